@@ -1,0 +1,99 @@
+"""Practice questions as ipywidgets: instant feedback, attempts, a hint on request, the worked solution.
+
+Ungraded by design (a widget's value is lost when nbgrader re-runs a notebook). Every control has a
+text label, works from the keyboard (radio buttons, dropdowns, buttons), and right/wrong is shown by
+word and symbol as well as colour.
+"""
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets as W
+
+from .assess import CORRECT, INCORRECT, UNANSWERED, assess
+from .feedback import COLOURS, LABELS, SYMBOLS, md_to_html, solution_html
+
+
+class PracticeWidget:
+    """One practice question; ``answer(...)`` and ``check()`` are the widget's callbacks, callable in tests."""
+
+    def __init__(self, entry: dict[str, Any]) -> None:
+        self.entry = entry
+        self.tried: list[str] = []
+        self.solved = False
+        title = W.HTML(f"<strong>{html.escape(entry['title'])}</strong> "
+                       f"<em>({entry['difficulty']}, practice — not graded)</em>"
+                       f"<div>{md_to_html(entry['prompt'])}</div>")
+        self.controls: list[W.Widget] = []
+        parts: list[W.Widget] = [title]
+        if entry["kind"] == "choice":
+            opts = entry["options"]["1"]
+            self.choice = W.RadioButtons(options=[(f"{k}. {v}", k) for k, v in opts.items()], value=None,
+                                         description="Your answer:", layout=W.Layout(width="auto"),
+                                         style={"description_width": "initial"})
+            self.controls.append(self.choice)
+        else:
+            parts.append(W.HTML(f"<pre>{html.escape(entry['template'])}</pre>"))
+            self.dropdowns = {}
+            for b in entry["blanks"]:
+                opts = entry["options"][str(b)]
+                dd = W.Dropdown(options=[("choose…", None)] + [(f"{k}: {v}", k) for k, v in opts.items()],
+                                value=None, description=f"Blank [{b}]:", style={"description_width": "initial"})
+                self.dropdowns[b] = dd
+                self.controls.append(dd)
+        self.check_button = W.Button(description="Check", button_style="primary", tooltip="Check my answer",
+                                     icon="check")
+        self.hint_button = W.Button(description="Hint", tooltip="Show a hint", icon="lightbulb-o")
+        self.check_button.on_click(lambda _: self.check())
+        self.hint_button.on_click(lambda _: self.show_hint())
+        self.status = W.HTML(self._attempts_text())
+        self.feedback = W.HTML("")
+        self.hint = W.HTML("")
+        parts += self.controls + [W.HBox([self.check_button, self.hint_button]), self.status, self.feedback, self.hint]
+        self.box = W.VBox(parts, layout=W.Layout(border="1px solid #999", padding="6px", margin="4px 0"))
+
+    @property
+    def attempts_left(self) -> int:
+        return max(0, self.entry["attempts"] - len(self.tried))
+
+    def _attempts_text(self) -> str:
+        return f"Attempts left: {self.attempts_left}"
+
+    def current_answer(self) -> Any:
+        if self.entry["kind"] == "choice":
+            return self.choice.value
+        return {b: dd.value for b, dd in self.dropdowns.items()}
+
+    def answer(self, value: Any) -> None:
+        """Select an answer programmatically (a letter, or ``{blank: letter}``)."""
+        if self.entry["kind"] == "choice":
+            self.choice.value = value
+        else:
+            for b, letter in value.items():
+                self.dropdowns[int(b)].value = letter
+
+    def check(self) -> str:
+        """The Check button: judge, update attempts, show feedback; returns the status."""
+        answer = self.current_answer()
+        verdict = assess(self.entry, answer)
+        if verdict.status == INCORRECT and repr(answer) not in self.tried:
+            self.tried.append(repr(answer))
+        if verdict.status == CORRECT:
+            self.solved = True
+        colour, symbol, label = COLOURS[verdict.status], SYMBOLS[verdict.status], LABELS[verdict.status]
+        body = f'<div role="status" aria-live="polite" style="border-left:6px solid {colour};padding:4px 8px">' \
+               f'<strong style="color:{colour}">{symbol} {label}</strong><p>{md_to_html(verdict.message)}</p>'
+        if verdict.status == CORRECT or (verdict.status == INCORRECT and self.attempts_left == 0):
+            body += solution_html(self.entry, open_=True)
+        self.feedback.value = body + "</div>"
+        self.status.value = self._attempts_text() if not self.solved else "Solved ✔"
+        return verdict.status
+
+    def show_hint(self) -> None:
+        """The Hint button."""
+        hints = "".join(f"<li>{md_to_html(h)}</li>" for h in self.entry["hints"]) or "<li>No hint for this one.</li>"
+        self.hint.value = f'<div role="note"><strong>💡 Hint</strong><ul>{hints}</ul></div>'
+
+
+__all__ = ["PracticeWidget", "UNANSWERED"]
