@@ -153,25 +153,33 @@ def differences(built: Path, committed: Path) -> list[str]:
     return problems
 
 
-def build(root: Path = ROOT, check: bool = False) -> int:
+def build(root: Path = ROOT, check: bool = False, only: list[str] | None = None) -> int:
     """``driftlab build``: regenerate ``notebooks/``; with ``check``, only report differences."""
-    built = fresh_build(root)
+    selected = only or modules(root)
+    built = fresh_build(root, selected)
     try:
         if check:
-            problems = differences(built, root / "notebooks")
+            problems = []
+            for assignment in selected:
+                problems += [p.replace("notebooks/", f"notebooks/{assignment}/", 1)
+                             for p in differences(built / assignment, root / "notebooks" / assignment)]
+            if not only:
+                extra = sorted(p.name for p in (root / "notebooks").iterdir()
+                               if p.is_dir() and p.name not in selected and not p.name.startswith("."))
+                problems += [f"not produced by the build: notebooks/{name}/" for name in extra]
             for p in problems:
                 print(p)
             if problems:
                 print("notebooks/ is out of date: run `driftlab build` (or `make build`) and commit the result.")
                 return 1
-            print(f"notebooks/ equals a fresh build of solutions/ ({len(modules(root))} modules).")
+            print(f"notebooks/ equals a fresh build of solutions/ ({len(selected)} modules).")
             return 0
         target = root / "notebooks"
-        for assignment in modules(root):
+        for assignment in selected:
             if (target / assignment).exists():
                 shutil.rmtree(target / assignment)
             shutil.copytree(built / assignment, target / assignment)
-        print(f"built {len(modules(root))} modules into {target}")
+        print(f"built {', '.join(selected)} into {target}")
         return 0
     finally:
         shutil.rmtree(built.parent, ignore_errors=True)

@@ -25,7 +25,7 @@ def _lab(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace) -> int:
     from .build import build
 
-    return build(check=args.check)
+    return build(check=args.check, only=args.module)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_lab)
     p = sub.add_parser("build", help="regenerate notebooks/ from solutions/ with nbgrader")
     p.add_argument("--check", action="store_true", help="exit 1, naming the files, if notebooks/ is stale")
+    p.add_argument("--module", action="append", help="only this module (repeatable)")
     p.set_defaults(func=_build)
     try:
         from .batch.cli import add_grade_command

@@ -186,7 +186,10 @@ def _show_verdict(sess: Session, entry: dict[str, Any], verdict: Verdict, answer
         "text/html": render_html(entry, verdict, attempts_left=left, show_solution=show_solution,
                                  exam=sess.exam),
         "text/plain": render_text(entry, verdict, exam=sess.exam),
-        RESULT_MIME: result_record(entry, verdict, attempt),
+        RESULT_MIME: result_record(entry, verdict, attempt) if not sess.exam else
+        {"exercise": exercise, "status": "recorded" if verdict.status != UNANSWERED else UNANSWERED,
+         "misconception": None, "difficulty": entry["difficulty"], "points": entry["points"],
+         "graded": entry["graded"], "exam": True},
     })
 
 

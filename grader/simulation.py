@@ -95,7 +95,8 @@ class DriftEvent:
       concept       how far the policy change has gone, 0..1 (1 = ``feature`` fully swaps its
                     weight with ``partner``, default the strongest driver, credit_score);
       unit_bug      share of rows affected (1 = every row); the recorded value is times ``factor``;
-      label_shift   change in the default rate, in probability (0.10 = ten points more defaults).
+      label_shift   change in the default rate, in probability (0.10 = ten points more defaults
+                    than the month would otherwise have).
     ``ramp``: "sudden" (full from ``start``), "gradual" (linear over ``duration`` months) or
     "recurring" (on for ``period`` months, off for ``period`` months, ...); ``end`` is the last
     affected month (None = never ends).
@@ -197,7 +198,10 @@ def describe(events: tuple[DriftEvent, ...] | list[DriftEvent]) -> list[str]:
         when, ramp = _months_text(e), _ramp_text(e)
         if e.kind == "covariate" and e.feature in NUMERIC:
             direction = "rises" if e.magnitude >= 0 else "falls"
-            text = (f"{when}, {e.feature} {direction} by {abs(e.magnitude):g} standard deviations{ramp} "
+            size = f"{abs(e.magnitude):g} standard deviations"
+            if e.feature in _LOG_SCALE:
+                size += f" of log {e.feature} ({np.exp(e.magnitude * SHIFT_SD[e.feature]) - 1:+.0%})"
+            text = (f"{when}, {e.feature} {direction} by {size}{ramp} "
                     f"(covariate shift: P(X) changes, P(Y|X) does not).")
         elif e.kind == "covariate":
             target = e.category or CATEGORIES[e.feature][-1]
@@ -208,9 +212,9 @@ def describe(events: tuple[DriftEvent, ...] | list[DriftEvent]) -> list[str]:
                     f" - a category the model never saw in training (risk {e.magnitude:+g} log-odds).")
         elif e.kind == "concept":
             partner = e.partner or "credit_score"
-            text = (f"{when}, a policy change makes {e.feature} weigh as much as {partner} did "
-                    f"(and vice versa, {e.magnitude:.0%} of the way){ramp} "
-                    f"(concept shift: P(Y|X) changes, P(X) does not).")
+            how = "swaps" if abs(e.magnitude) >= 1 else f"goes {abs(e.magnitude):.0%} of the way to swapping"
+            text = (f"{when}, a policy change {how} the weight of {e.feature} and {partner} in who "
+                    f"defaults{ramp} (concept shift: P(Y|X) changes, P(X) does not).")
         elif e.kind == "unit_bug":
             share = "" if e.magnitude >= 1 else f" for {e.magnitude:.0%} of rows"
             text = (f"{when}, a pipeline bug records {e.feature} multiplied by {e.factor:g}{share}{ramp} "
@@ -314,9 +318,8 @@ def reference_default_rate() -> float:
 
 def _label_shift_rows(y: np.ndarray, n: int, target_rate: float, rng: np.random.Generator) -> np.ndarray:
     """Row indices of a size-``n`` subsample whose default rate is ``target_rate`` (P(X|Y) kept)."""
-    n_pos = int(rng.binomial(n, target_rate))
     pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
-    n_pos = min(n_pos, len(pos))
+    n_pos = int(np.clip(rng.binomial(n, target_rate), n - len(neg), len(pos)))
     chosen = np.concatenate([rng.choice(pos, n_pos, replace=False), rng.choice(neg, n - n_pos, replace=False)])
     return rng.permutation(chosen)
 
@@ -340,11 +343,11 @@ def simulate_month(seed: int, month: int, n: int, events: tuple[DriftEvent, ...]
     active = [(e, e.level(month)) for e in events if e.level(month) > 0] if month > 0 else []
 
     label_shift = sum(e.magnitude * lvl for e, lvl in active if e.kind == "label_shift")
-    target_rate = float(np.clip(reference_default_rate() + label_shift, 0.01, 0.95))
     pool = n
-    if label_shift:  # draw enough applicants that the resample can hit the new default rate
+    if label_shift:  # draw enough applicants that a resample can reach the shifted default rate
         base = reference_default_rate()
-        pool = int(np.ceil(n * max(target_rate / base, (1 - target_rate) / (1 - base)) * 2.0)) + 200
+        guess = float(np.clip(base + label_shift, 0.01, 0.95))
+        pool = int(np.ceil(n * max(guess / base, (1 - guess) / (1 - base)) * 3.0)) + 200
 
     cols = _draw_features(rng_x, pool)
     extra: dict[str, dict[str, float]] = {}
@@ -356,9 +359,11 @@ def simulate_month(seed: int, month: int, n: int, events: tuple[DriftEvent, ...]
             extra.setdefault(e.feature, {})[e.category] = e.magnitude
     cols = _finish(cols)
     weights = _risk_weights(tuple(e for e, _ in active), month)
-    y = (rng_y.random(pool) < expit(_log_odds(cols, weights, extra))).astype(np.int64)
+    risk = expit(_log_odds(cols, weights, extra))
+    y = (rng_y.random(pool) < risk).astype(np.int64)
 
-    if label_shift:
+    if label_shift:  # this month's own default rate (after other events), moved by the shift
+        target_rate = float(np.clip(risk.mean() + label_shift, 0.01, 0.95))
         rows = _label_shift_rows(y, n, target_rate, rng_pick)
         cols = {k: v[rows] for k, v in cols.items()}
         y = y[rows]

@@ -97,6 +97,7 @@ def parse_spec(text: str) -> ExerciseSpec:
     if difficulty not in DIFFICULTIES:
         raise SpecError(f"{ident}: difficulty must be one of {DIFFICULTIES}, not {difficulty!r}")
 
+    need("prompt")
     options: dict[int, dict[str, str]] = {}
     answer: dict[int, str] = {}
     if kind in ("blanks", "choice"):
