@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
+export MPLBACKEND := Agg
 
-.PHONY: lab test build check bench setup clean
+.PHONY: lab test build check bench bench-grade bench-widgets setup browser clean
 
 setup: $(STAMP)
 
@@ -17,10 +18,16 @@ $(STAMP): pyproject.toml
 	-$(BIN)/python -m pip uninstall --quiet -y rfc3987-syntax
 	@touch $(STAMP)
 
+# Debian's Chromium for the real-browser tests (never `playwright install`: it downloads a browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || \
+	  { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	    else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
+
 lab: $(STAMP)
 	$(BIN)/driftlab lab
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
 
 build: $(STAMP)
@@ -32,5 +39,11 @@ check: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/notebooks.py
 
+bench-grade: $(STAMP)
+	$(BIN)/python bench/grade.py
+
+bench-widgets: $(STAMP)
+	$(BIN)/python bench/widgets.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache build *.egg-info test-output

@@ -1,0 +1,84 @@
+"""Benchmark: every course notebook executed headless, against the floor of importing the stack.
+
+Prints, per notebook, wall time, the kernel's peak memory (VmHWM of the kernel process) and the
+ratio to the floor: a notebook that only imports the same libraries, measured in the same run.
+Targets (issue #2): <= 1.5x the floor and <= 300 MB per notebook.
+
+    .venv/bin/python bench/notebooks.py [--repeat 3] [--only 02_detecting_drift] [--solutions]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+FLOOR_SOURCE = ("import numpy, pandas, scipy.stats, sklearn.linear_model, matplotlib.pyplot, ipywidgets\n"
+                "import grader.notebook, grader.simulation, grader.drift, grader.model, grader.plots")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident set size of a process (Linux VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run(nb, cwd: Path) -> tuple[float, float, int]:
+    """Execute a notebook in a fresh kernel: (seconds, peak MB, error outputs)."""
+    from jupyter_client import KernelManager
+
+    km = KernelManager(kernel_name="python3", transport="ipc")  # ipc: no TCP-without-encryption warning
+    client = NotebookClient(nb, km=km, timeout=300, startup_timeout=120, kernel_name="python3",
+                            allow_errors=True, resources={"metadata": {"path": str(cwd)}})
+    start = time.perf_counter()
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+        pid = client.km.provisioner.process.pid
+        peak = peak_rss_mb(pid)
+    elapsed = time.perf_counter() - start
+    errors = sum(1 for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error")
+    return elapsed, peak, errors
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs of the floor notebook (median)")
+    parser.add_argument("--only", action="append", help="module folder(s) to run")
+    parser.add_argument("--solutions", action="store_true", help="also run the instructor notebooks")
+    args = parser.parse_args()
+    os.environ.setdefault("MPLBACKEND", "Agg")
+
+    floor_nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(FLOOR_SOURCE)])
+    floors = [run(nbformat.from_dict(floor_nb), ROOT) for _ in range(args.repeat)]
+    floor_t = statistics.median(f[0] for f in floors)
+    floor_m = statistics.median(f[1] for f in floors)
+    print(f"floor (imports only): {floor_t:.2f} s, {floor_m:.0f} MB (median of {args.repeat})")
+    print(f"{'notebook':58s} {'time s':>7s} {'ratio':>6s} {'peak MB':>8s} {'errors':>6s}  verdict")
+    paths = sorted((ROOT / "notebooks").glob("*/*.ipynb"))
+    if args.solutions:
+        paths += sorted((ROOT / "solutions").glob("*/*.ipynb"))
+    failed = 0
+    for path in paths:
+        if args.only and path.parent.name not in args.only:
+            continue
+        elapsed, peak, errors = run(nbformat.read(path, as_version=4), path.parent)
+        ratio = elapsed / floor_t
+        ok = ratio <= 1.5 and peak <= 300 and errors == 0
+        failed += not ok
+        rel = path.relative_to(ROOT)
+        print(f"{str(rel):58s} {elapsed:7.2f} {ratio:6.2f} {peak:8.0f} {errors:6d}  {'ok' if ok else 'OVER TARGET'}")
+    print(f"{failed} notebook(s) over target (<= 1.5x floor, <= 300 MB, no errors)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
