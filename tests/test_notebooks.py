@@ -152,6 +152,12 @@ def test_nbgrader_full_marks_zero_and_every_mistake(module, course):
     assert max_score > 0 and score == max_score
     untouched = R.cell_scores(course, module, "untouched")
     assert untouched and all(c.score == 0 for c in untouched.values())
+    graded_untouched = nbformat.read(course / "autograded" / "untouched" / module / name, as_version=4)
+    tracebacks = "\n".join("\n".join(o.get("traceback", [])) for c in graded_untouched.cells
+                           for o in c.get("outputs", []) if o.output_type == "error")
+    assert "AssertionError" in tracebacks
+    for secret in ("_dl_verify", "dl1:", "BEGIN HIDDEN TESTS"):
+        assert secret not in tracebacks, "a failing hidden test shows its source in the feedback"
 
     test_cells = {s.id: f"{s.id}-test" for s in specs}
     for student, done in applied.items():
