@@ -33,10 +33,7 @@ def peak_rss_mb(pid: int) -> float:
 
 def run(nb, cwd: Path) -> tuple[float, float, int]:
     """Execute a notebook in a fresh kernel: (seconds, peak MB, error outputs)."""
-    from jupyter_client import KernelManager
-
-    km = KernelManager(kernel_name="python3", transport="ipc")  # ipc: no TCP-without-encryption warning
-    client = NotebookClient(nb, km=km, timeout=300, startup_timeout=120, kernel_name="python3",
+    client = NotebookClient(nb, timeout=300, startup_timeout=120, kernel_name="python3",
                             allow_errors=True, resources={"metadata": {"path": str(cwd)}})
     start = time.perf_counter()
     with client.setup_kernel():

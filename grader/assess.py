@@ -103,13 +103,15 @@ def compile_entry(spec: ExerciseSpec, reference: Callable[..., Any] | None = Non
             raise ValueError(f"{spec.id}: the correct answer fails on a probe: {[o.error for o in right]}")
         entry["correct"] = [digest(salt, signature(right))]
         for i, m in enumerate(spec.mistakes):
-            if not m.when:
+            if not m.when and not m.fill:
                 continue
-            letters = {**spec.answer, **m.when}
-            code = blanks_mod.fill(spec.template, _fills_from_letters(entry, letters))
-            if len(m.when) == 1:
-                (b, letter), = m.when.items()
-                entry["text_mistakes"][digest(salt, f"{b}|{' '.join(spec.options[b][letter].split())}")] = i
+            fills = _fills_from_letters(entry, {**spec.answer, **(m.when or {})})
+            fills.update(m.fill or {})
+            code = blanks_mod.fill(spec.template, fills)
+            changed = {**(m.when or {}), **(m.fill or {})}
+            if len(changed) == 1:
+                (b,) = changed
+                entry["text_mistakes"][digest(salt, f"{b}|{' '.join(fills[b].split())}")] = i
             try:
                 compile(code, "<mistake>", "exec")
             except SyntaxError:

@@ -56,7 +56,7 @@ def _display(bundle: dict[str, Any]) -> None:
     display(bundle, raw=True)
 
 
-def start(module: str, bank: str | None = None, exam: bool = False) -> Session:
+def start(module: str, bank: str | None = None, exam: bool = False) -> None:
     """Begin a module: load its exercises and register the ``%%exercise`` and ``%%answer`` cells.
 
     Learner notebooks carry their exercises in ``bank``; an instructor notebook has none and its
@@ -73,7 +73,6 @@ def start(module: str, bank: str | None = None, exam: bool = False) -> Session:
         entries = compile_notebook(nbformat.read(path, as_version=4)) if path else {}
     _SESSION = Session(module=module, entries=entries, exam=exam)
     _register_magics()
-    return _SESSION
 
 
 def _register_magics() -> None:

@@ -26,6 +26,7 @@ class Mistake:
     message: str
     when: dict[int, str] | None = None  # blanks/choice: the option letter(s) that show it
     code: str | None = None  # function: a buggy implementation that shows it
+    fill: dict[int, str] | None = None  # blanks: code typed into blank(s) that is not an option
 
 
 @dataclass(frozen=True)
@@ -131,9 +132,17 @@ def parse_spec(text: str) -> ExerciseSpec:
             for blank, letter in when.items():
                 if blank not in options or letter not in options[blank]:
                     raise SpecError(f"{ident}: mistake {m['id']!r} names unknown option {letter!r} for blank [{blank}]")
+        fill = None
+        if "fill" in m:
+            if kind != "blanks":
+                raise SpecError(f"{ident}: mistake {m['id']!r}: 'fill' is for blanks exercises")
+            fill = {int(k): str(v) for k, v in _as_blank_map(m["fill"], "fill").items()}
+            if not set(fill) <= set(options):
+                raise SpecError(f"{ident}: mistake {m['id']!r} fills an unknown blank")
         if kind == "function" and not m.get("code"):
             raise SpecError(f"{ident}: mistake {m['id']!r} of a function exercise needs 'code' (a buggy implementation)")
-        mistakes.append(Mistake(id=str(m["id"]), message=str(m["message"]).strip(), when=when, code=m.get("code")))
+        mistakes.append(Mistake(id=str(m["id"]), message=str(m["message"]).strip(), when=when, code=m.get("code"),
+                                fill=fill))
 
     if kind == "function":
         need("name")

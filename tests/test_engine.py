@@ -53,6 +53,7 @@ mistakes:
   - {id: ge-means-improved, when: A, message: "Using >= which means accuracy improved or stayed same"}
   - {id: ne-any-change, when: B, message: "!= fires on improvements too"}
   - {id: eq-only-equality, when: D, message: "Using == which only detects equality"}
+  - {id: le-equal-is-not-a-drop, fill: "<=", message: "<= also logs equal accuracy"}
 """
 
 TASK3 = """
@@ -121,7 +122,7 @@ def code(template_line_fill: str, which: str) -> str:
     ("t1", "False", "false-instead-of-true"), ("t1", "None", "none-not-boolean"), ("t1", "0", "zero-equals-false"),
     ("t1", "B", "false-instead-of-true"), ("t1", "D", "zero-equals-false"),
     ("t2", ">=", "ge-means-improved"), ("t2", "!=", "ne-any-change"), ("t2", "==", "eq-only-equality"),
-    ("t2", "<=", "unknown"), ("t2", ">", "unknown"),
+    ("t2", "<=", "le-equal-is-not-a-drop"), ("t2", ">", "unknown"),
     ("t3", "is False", "is-false"), ("t3", "!=", "bare-ne"), ("t3", "== None", "eq-none"), ("t3", "A", "is-false"),
 ])
 def test_each_distractor_has_its_own_message(entries, which, fill, misconception):

@@ -105,12 +105,13 @@ def _apply_mistake(release, spec, mistake) -> bool:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
         if grade_id != f"{spec.id}-answer":
             continue
-        if spec.kind in ("blanks", "choice") and mistake.when:
-            letters = {**spec.answer, **mistake.when}
+        if spec.kind in ("blanks", "choice") and (mistake.when or mistake.fill):
+            letters = {**spec.answer, **(mistake.when or {})}
             if spec.kind == "choice":
                 body = letters[1]
             else:
-                body = fill(spec.template, {b: spec.options[b][letters[b]] for b in spec.blanks})
+                fills = {b: spec.options[b][letters[b]] for b in spec.blanks}
+                body = fill(spec.template, {**fills, **(mistake.fill or {})})
             cell.source = f"{ANSWER_MAGIC} {spec.id}\n{body}"
             return True
         if spec.kind == "function" and mistake.code:

@@ -1,0 +1,96 @@
+"""Module 07 (the Test): exam mode reveals nothing before the final cell, whose score equals nbgrader's."""
+from __future__ import annotations
+
+import nbformat
+import pytest
+from conftest import RESULT_MIME, errors, execute, results, solution_path
+from test_module_03 import fill_release
+
+from grader import nbgrader_run as R
+from grader.source import specs_in
+
+MODULE = "07_test"
+SEED = {"test-q1": "seed MCQ 1", "test-q2": "seed MCQ 2", "test-q3": "seed MCQ 3", "test-q4": "seed MCQ 4",
+        "test-q5": "seed MCQ 5"}
+# wrong on q2 (easy, 1), q4 (medium, 2), q6 (easy, 1), q8 (hard, 3), q10 (hard, 3): 10 of 20 points lost
+HALF_RIGHT = {"test-q2": "A", "test-q4": "B", "test-q6": "A", "test-q8": "D", "test-q10": "C"}
+REVEALING = ("✔", "✘", "Correct", "Not yet", "not correct", "incorrect")
+
+
+@pytest.fixture(scope="module")
+def solution():
+    return nbformat.read(solution_path(MODULE), as_version=4)
+
+
+def test_ten_questions_across_difficulties(solution):
+    specs = [s for _, s in specs_in(solution)]
+    assert len(specs) == 10 and all(s.kind == "choice" and s.graded for s in specs)
+    assert {s.difficulty for s in specs} == {"easy", "medium", "hard"}
+    assert {s.id: s.source for s in specs if s.source} == SEED
+    assert all(len(s.mistakes) == 3 and len({m.id for m in s.mistakes}) == 3 for s in specs)
+    assert 'start("07_test", exam=True)' in solution.cells[1].source
+    assert solution.cells[-1].source.strip() == "results()"
+    # exercise ids differ from the modules that also carry the seed MCQs
+    assert not {s.id for s in specs} & {"why-mcq1", "why-mcq2", "thresh-mcq3", "thresh-mcq4"}
+
+
+def _final_index(nb) -> int:
+    return max(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip() == "results()")
+
+
+def _assert_nothing_revealed_before_final(nb):
+    final = _final_index(nb)
+    for cell in nb.cells[:final]:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            shown = " ".join(str(data.get(k, "")) for k in ("text/html", "text/plain", "text/markdown"))
+            shown += out.get("text", "")
+            for word in REVEALING:
+                assert word not in shown, f"revealed {word!r} before the final cell: {shown[:200]}"
+            if RESULT_MIME in data:
+                record = data[RESULT_MIME]
+                assert record["status"] in ("recorded", "unanswered") and record["misconception"] is None
+
+
+def _final_record(nb) -> dict:
+    final = nb.cells[_final_index(nb)]
+    return next(out["data"][RESULT_MIME] for out in final.outputs if RESULT_MIME in out.get("data", {}))
+
+
+@pytest.mark.slow
+def test_exam_reveals_nothing_and_nbgrader_agrees_with_the_final_cell(tmp_path, solution):
+    course = R.make_course(tmp_path / "course", modules=[MODULE])
+    R.generate(course, MODULE)
+    name = solution_path(MODULE).name
+    release = nbformat.read(course / "notebooks" / MODULE / name, as_version=4)
+    submissions = {"solution": fill_release(release, solution),
+                   "half": fill_release(release, solution, HALF_RIGHT)}
+    learner_scores = {}
+    for student, nb in submissions.items():
+        path = tmp_path / f"{student}.ipynb"
+        nbformat.write(nb, path)
+        ran = execute(path, cwd=tmp_path)  # as the learner runs it, before submitting
+        assert errors(ran) == []
+        _assert_nothing_revealed_before_final(ran)
+        checks = [r for r in results(ran) if "exercise" in r]
+        assert len(checks) == 10 and all(r["status"] == "recorded" for r in checks)
+        final = _final_record(ran)
+        learner_scores[student] = final["score"]
+        html = next(o["data"]["text/html"] for o in ran.cells[_final_index(ran)].outputs if "text/html" in o.get("data", {}))
+        assert html.count("Worked solution") == 10  # every question's explanation
+        R.submit(course, student, MODULE, path, name)
+    proc = R.autograde(course, MODULE)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    for student in submissions:
+        score, max_score = R.total_score(course, MODULE, student)
+        graded = nbformat.read(course / "autograded" / student / MODULE / name, as_version=4)
+        final = _final_record(graded)
+        assert final["score"] == score == learner_scores[student]
+        assert final["max_score"] == max_score == 20
+    assert learner_scores == {"solution": 20, "half": 10}
+    half = _final_record(nbformat.read(course / "autograded" / "half" / MODULE / name, as_version=4))
+    assert half["by_difficulty"] == {"easy": {"score": 1, "max": 3}, "medium": {"score": 6, "max": 8},
+                                     "hard": {"score": 3, "max": 9}}
+    cells = R.cell_scores(course, MODULE, "half")
+    assert {g[: -len("-test")] for g, c in cells.items() if c.score == 0} == set(HALF_RIGHT)

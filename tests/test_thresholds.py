@@ -1,0 +1,101 @@
+"""Unit tests of grader.thresholds (accuracy monitoring maths) and the threshold practice widget."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.stats import binom
+
+from grader import thresholds as T
+
+
+def test_binomial_sd_of_accuracy_matches_the_design_fact():
+    assert T.accuracy_sd(0.9, 100) == pytest.approx(0.03)
+    assert T.accuracy_sd(0.9, 1000) == pytest.approx(math.sqrt(0.9 * 0.1 / 1000))
+    with pytest.raises(ValueError):
+        T.accuracy_sd(0.9, 0)
+
+
+def test_cumulative_hides_recent_decay_that_a_sliding_window_shows():
+    n = [100] * 6
+    correct = [90, 90, 90, 90, 80, 80]
+    cum = T.cumulative_accuracy(correct, n)
+    win = T.sliding_accuracy(correct, n, window=2)
+    assert cum[-1] == pytest.approx(520 / 600)
+    assert win[-1] == pytest.approx(0.80)
+    assert win[0] == pytest.approx(0.90)  # partial window at the start
+    assert cum[-1] > win[-1]
+    with pytest.raises(ValueError):
+        T.sliding_accuracy(correct, n, 0)
+
+
+def test_sliding_window_pools_by_rows_not_by_mean_of_rates():
+    win = T.sliding_accuracy([9, 500], [10, 1000], window=2)
+    assert win[-1] == pytest.approx(509 / 1010)
+
+
+def test_breach_includes_the_boundary():
+    assert T.breaches([0.86, 0.85, 0.84], 0.85).tolist() == [False, True, True]
+
+
+@pytest.mark.parametrize("accs, n, expected", [
+    ([0.9, 0.85, 0.84, 0.9], 2, [False, False, True, False]),
+    ([0.85, 0.85, 0.85], 3, [False, False, True]),
+    ([0.84, 0.9, 0.84, 0.84], 2, [False, False, False, True]),  # the run restarts after a good month
+    ([0.8, 0.8], 1, [True, True]),
+    ([], 2, []),
+])
+def test_consecutive_breaches(accs, n, expected):
+    assert T.consecutive_breaches(accs, 0.85, n) == expected
+
+
+def test_consecutive_breaches_rejects_zero():
+    with pytest.raises(ValueError):
+        T.consecutive_breaches([0.8], 0.85, 0)
+
+
+@pytest.mark.parametrize("acc, level", [(0.95, "ok"), (0.90, "ok"), (0.899, "warning"), (0.86, "warning"),
+                                        (0.85, "critical"), (0.80, "critical")])
+def test_alert_level_boundaries(acc, level):
+    assert T.alert_level(acc, baseline=0.90, threshold=0.85) == level
+
+
+def test_alert_levels_need_a_run_for_critical():
+    levels = T.alert_levels([0.91, 0.84, 0.88, 0.84, 0.83], baseline=0.9, threshold=0.85, n=2)
+    assert levels == ["ok", "warning", "warning", "warning", "critical"]
+
+
+def test_dip_probability_matches_scipy_and_handles_float_edges():
+    assert T.dip_probability(0.9, 100, 0.85) == pytest.approx(binom.cdf(85, 100, 0.9))
+    assert T.dip_probability(0.3, 100, 0.29) == pytest.approx(binom.cdf(29, 100, 0.3))
+    assert 0 < T.dip_probability(0.9, 100, 0.87) < 1
+
+
+def test_months_helpers():
+    months = [1, 2, 3, 4]
+    assert T.alert_months(months, [False, True, False, True]) == [2, 4]
+    assert T.first_alert(months, [False, False, True, True]) == 3
+    assert T.first_alert(months, [False] * 4) is None
+    assert T.labelled_months(months, today=4, delay=2) == [1, 2]
+
+
+def test_widget_moves_threshold_in_place_and_reports_alerts():
+    from grader.threshold_widget import ThresholdExplorer
+
+    months = np.arange(1, 7)
+    accs = [0.91, 0.90, 0.85, 0.84, 0.88, 0.83]
+    ex = ThresholdExplorer(months, accs, baseline=0.9, threshold=0.85)
+    assert ex.slider.description and ex.run_slider.description
+    fig, line, marks = ex.fig, ex.threshold_line, ex.alert_marks
+    n_artists = len(ex.ax.get_children())
+    assert ex.state["alerts"] == [3, 4, 6]  # 0.85 itself is a breach
+    ex.slider.value = 0.845  # what a browser does
+    assert ex.state["alerts"] == [4, 6]
+    assert ex.update(threshold=0.89)["alerts"] == [3, 4, 5, 6]
+    assert ex.update(consecutive=2)["alerts"] == [4, 5, 6]
+    assert ex.fig is fig and ex.threshold_line is line and ex.alert_marks is marks
+    assert len(ex.ax.get_children()) == n_artists  # nothing rebuilt or piled up
+    assert list(line.get_ydata()) == [0.89, 0.89]
+    assert ex.renders == 4 and ex.image.value[:4] == b"\x89PNG"
+    assert "4, 5, 6" in ex.summary.value
