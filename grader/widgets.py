@@ -52,13 +52,14 @@ class PracticeWidget:
         self.hint = W.HTML("")
         parts += self.controls + [W.HBox([self.check_button, self.hint_button]), self.status, self.feedback, self.hint]
         self.box = W.VBox(parts, layout=W.Layout(border="1px solid #999", padding="6px", margin="4px 0"))
+        self.box.add_class("driftlab-practice")
 
     @property
     def attempts_left(self) -> int:
         return max(0, self.entry["attempts"] - len(self.tried))
 
     def _attempts_text(self) -> str:
-        return f"Attempts left: {self.attempts_left}"
+        return f'<span role="status" aria-live="polite">Attempts left: {self.attempts_left}</span>'
 
     def current_answer(self) -> Any:
         if self.entry["kind"] == "choice":
@@ -93,7 +94,7 @@ class PracticeWidget:
     def show_hint(self) -> None:
         """The Hint button."""
         hints = "".join(f"<li>{md_to_html(h)}</li>" for h in self.entry["hints"]) or "<li>No hint for this one.</li>"
-        self.hint.value = f'<div role="note"><strong>💡 Hint</strong><ul>{hints}</ul></div>'
+        self.hint.value = f'<div role="note" aria-live="polite"><strong>💡 Hint</strong><ul>{hints}</ul></div>'
 
 
 __all__ = ["PracticeWidget", "UNANSWERED"]
