@@ -18,11 +18,10 @@ from typing import Any, Callable
 
 import ipywidgets as W
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from PIL import Image
 
 from . import lab as L
+from .live_figure import LiveFigure
 from .plots import PALETTE
 from .simulation import FEATURES
 
@@ -107,7 +106,6 @@ class DriftLab:
     def _build_figure(self) -> None:
         """Create the figure, its three panels and every artist the updates will move."""
         self.figure = Figure(figsize=(9.5, 7.0), dpi=self.dpi, layout="constrained")
-        self.canvas = FigureCanvasAgg(self.figure)
         ax_drift, ax_acc, ax_events = self.figure.subplots(3, 1, sharex=True, height_ratios=(3, 3, 1.6))
         self.axes = (ax_drift, ax_acc, ax_events)
         days = np.arange(L.DAYS)
@@ -145,22 +143,12 @@ class DriftLab:
         # Everything above except the data artists is static: draw it once, then blit the data.
         self.dynamic = (self.score_lines + [self.predicted_line, self.realised_line, self.true_line]
                         + self.event_lines + self.retrain_marks)
-        for artist in self.dynamic:
-            artist.set_animated(True)
-        self.canvas.draw()
-        self.figure.set_layout_engine("none")  # freeze the layout: the background never moves
-        self.background = self.canvas.copy_from_bbox(self.figure.bbox)
+        self.live = LiveFigure(self.figure, self.dynamic)
+        self.canvas = self.live.canvas
 
     def render(self) -> bytes:
         """Blit the data artists onto the cached background and encode the frame (JPEG, ~10 ms)."""
-        self.canvas.restore_region(self.background)
-        for artist in self.dynamic:
-            artist.axes.draw_artist(artist)
-        width, height = self.canvas.get_width_height()
-        frame = Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1).convert("RGB")
-        out = io.BytesIO()
-        frame.save(out, "JPEG", quality=90)
-        return out.getvalue()
+        return self.live.frame()
 
     # ------------------------------------------------------------------ settings
     def settings(self) -> tuple[L.Drift, L.Monitoring, Any]:

@@ -1,19 +1,19 @@
 """Practice widget: a threshold slider that shows which accuracy alerts would fire, month by month.
 
-The figure is built once (a :class:`matplotlib.figure.Figure`, no pyplot state) and only its
-artists move when the sliders do; each move re-renders that same figure into an ``Image`` widget.
+The figure is built once (a :class:`matplotlib.figure.Figure`, no pyplot state); a slider move
+updates the moving artists in place and blits only them (:class:`grader.live_figure.LiveFigure`).
 :meth:`ThresholdExplorer.update` is the sliders' callback and can be called directly in tests.
 The maths lives in :mod:`grader.thresholds`.
 """
 from __future__ import annotations
 
-import io
 from typing import Any, Sequence
 
 import ipywidgets as W
 import numpy as np
 from matplotlib.figure import Figure
 
+from .live_figure import LiveFigure
 from .plots import PALETTE
 from .thresholds import alert_months, breaches, consecutive_breaches
 
@@ -37,7 +37,7 @@ class ThresholdExplorer:
                                     style={"description_width": "initial"}, layout=W.Layout(width="420px"))
         self.run_slider = W.IntSlider(value=consecutive, min=1, max=4, description="Breaches in a row",
                                       continuous_update=False, style={"description_width": "initial"})
-        self.fig = Figure(figsize=(8.2, 3.4), layout="constrained")
+        self.fig = Figure(figsize=(8.2, 3.4), dpi=80, layout="constrained")
         ax = self.ax = self.fig.subplots()
         ax.plot(self.months, self.accuracies, marker="o", color=PALETTE["blue"], linewidth=2, label="accuracy")
         if baseline is not None:
@@ -56,7 +56,8 @@ class ThresholdExplorer:
         ax.set_ylabel("accuracy")
         self.caption = ax.set_title("Which alerts would fire?")
         ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
-        self.image = W.Image(format="png", layout=W.Layout(width="720px"))
+        self.live = LiveFigure(self.fig, [self.threshold_line, self.breach_marks, self.alert_marks, self.caption])
+        self.image = W.Image(format="jpeg", layout=W.Layout(width="720px"))
         self.summary = W.HTML()
         self.slider.observe(self._on_change, names="value")
         self.run_slider.observe(self._on_change, names="value")
@@ -87,9 +88,7 @@ class ThresholdExplorer:
                                      else np.empty((0, 2)))
         fired = alert_months(self.months, fire)
         self.caption.set_text(f"Which alerts would fire? Threshold {t:.3f}, {n} in a row: {len(fired)} alert(s)")
-        buffer = io.BytesIO()
-        self.fig.savefig(buffer, format="png", dpi=80)
-        self.image.value = buffer.getvalue()
+        self.image.value = self.live.frame()
         self.renders += 1
         months_text = ", ".join(map(str, fired)) if fired else "none"
         self.summary.value = (f"<p role='status'>Threshold <strong>{t:.3f}</strong> (alert when accuracy is at or "
