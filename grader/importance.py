@@ -19,7 +19,7 @@ from .simulation import FEATURES, TARGET
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-__all__ = ["permutation_importances", "compare_importances", "plot_importance_change"]
+__all__ = ["permutation_importances", "compare_importances", "top_features", "plot_importance_change"]
 
 #: ``status`` values of :func:`compare_importances`.
 KEPT, NEW, MISSING = "kept", "new", "missing"
@@ -30,10 +30,12 @@ def permutation_importances(model, frame: pd.DataFrame, features: Sequence[str] 
                             random_state: int = 0) -> pd.DataFrame:
     """Permutation importance of ``model`` on ``frame``: one row per feature, columns importance and std."""
     from sklearn.inspection import permutation_importance
+    from threadpoolctl import threadpool_limits
 
     features = list(features)
-    result = permutation_importance(model, frame[features], frame[target], scoring=scoring,
-                                    n_repeats=int(n_repeats), random_state=random_state, n_jobs=None)
+    with threadpool_limits(1):  # many tiny predictions: BLAS threads only contend with each other
+        result = permutation_importance(model, frame[features], frame[target], scoring=scoring,
+                                        n_repeats=int(n_repeats), random_state=random_state, n_jobs=None)
     table = pd.DataFrame({"importance": result.importances_mean.astype(float),
                           "std": result.importances_std.astype(float)}, index=pd.Index(features, name="feature"))
     return table
