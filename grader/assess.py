@@ -103,6 +103,12 @@ def compile_entry(spec: ExerciseSpec, reference: Callable[..., Any] | None = Non
             raise ValueError(f"{spec.id}: the correct answer fails on a probe: {[o.error for o in right]}")
         entry["correct"] = [digest(salt, signature(right))]
         for i, m in enumerate(spec.mistakes):
+            if m.code:  # a whole wrong snippet (a rewrite no single blank can express)
+                sig = signature(_snippet_outcomes(entry, textwrap.dedent(m.code)))
+                if digest(salt, sig) in entry["correct"]:
+                    raise ValueError(f"{spec.id}: mistake {m.id!r} behaves exactly like the answer on every probe")
+                entry["behaviour_mistakes"].setdefault(digest(salt, sig), i)
+                continue
             if not m.when and not m.fill:
                 continue
             fills = _fills_from_letters(entry, {**spec.answer, **(m.when or {})})

@@ -179,3 +179,19 @@ def test_flag_function_unanswered_and_tampering(hidden):
             return True
 
     assert verdict(entry, lambda old, new, threshold: Always())[0] == INCORRECT
+
+
+@pytest.mark.parametrize("exercise,code,misconception", [
+    ("importance-task4", "importance_changes = {f: i - old_importances[f] for f, i in new_importances.items() "
+                         "if i - old_importances[f] > threshold}", "ignores-new-feature"),
+    ("importance-task4", "importance_changes = {f: i - old_importances[f] for f, i in new_importances.items() "
+                         "if f in old_importances and i - old_importances[f] > threshold}", "skips-new-feature"),
+    ("importance-task5", "significant_drops = {f: v for f, v in old_importances.items() "
+                         "if v - new_importances[f] > 0.1}", "ignores-missing-feature"),
+    ("importance-task5", "significant_drops = {f: v for f, v in old_importances.items() "
+                         "if f in new_importances and v - new_importances[f] > 0.1}", "skips-missing-feature"),
+])
+def test_comprehensions_that_ignore_new_or_missing_features_get_their_message(hidden, exercise, code, misconception):
+    """Rewrites no blank can express, written in the learner's own names, are still recognised."""
+    verdict = assess(hidden[exercise], code)
+    assert verdict.status == INCORRECT and verdict.misconception == misconception and verdict.message

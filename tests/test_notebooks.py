@@ -105,6 +105,9 @@ def _apply_mistake(release, spec, mistake) -> bool:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
         if grade_id != f"{spec.id}-answer":
             continue
+        if spec.kind == "blanks" and mistake.code:
+            cell.source = f"{ANSWER_MAGIC} {spec.id}\n{textwrap.dedent(mistake.code).strip()}"
+            return True
         if spec.kind in ("blanks", "choice") and (mistake.when or mistake.fill):
             letters = {**spec.answer, **(mistake.when or {})}
             if spec.kind == "choice":
