@@ -83,7 +83,12 @@ def _minimal_once(ip: Any):
     return show
 
 
+# Runs in the learner's kernel before each hidden test: drop import hooks defined by notebook code
+# (classes or instances from ``__main__``), forget every grader module, and import the grader
+# afresh from disk, so nothing the learner's cells replaced can judge their answers.
 HIDDEN_PRELUDE = ('import sys as _dl_sys\n'
+                  '_dl_sys.meta_path[:] = [f for f in _dl_sys.meta_path if "__main__" not in '
+                  '(getattr(f, "__module__", ""), type(f).__module__)]\n'
                   'for _dl_m in [m for m in list(_dl_sys.modules) if m.split(".")[0] == "grader"]:\n'
                   '    del _dl_sys.modules[_dl_m]\n'
                   'from grader.verify import verify as _dl_verify\n')

@@ -1,72 +1,16 @@
-"""Shared fixtures: the course's modules, notebook execution with nbclient, a scratch nbgrader course."""
+"""Session fixtures shared by the tests (helpers live in nbtools.py, importable by name)."""
 from __future__ import annotations
 
-import json
-import os
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")  # alembic
-os.environ.setdefault("MPLBACKEND", "Agg")
 
-from grader.feedback import RESULT_MIME  # noqa: E402
+import nbtools  # noqa: E402,F401 - sets PATH (alembic) and MPLBACKEND for every test
 
-MODULES = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir() and not p.name.startswith("."))
-
-
-def solution_path(module: str) -> Path:
-    return next((ROOT / "solutions" / module).glob("*.ipynb"))
-
-
-def release_path(module: str) -> Path:
-    return ROOT / "notebooks" / module / solution_path(module).name
-
-
-def execute(path_or_nb, cwd: Path, env: dict | None = None, timeout: int = 180):
-    """Run a notebook top to bottom in a fresh kernel (errors recorded, not raised)."""
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(path_or_nb, as_version=4) if isinstance(path_or_nb, (str, Path)) else path_or_nb
-    old = {k: os.environ.get(k) for k in (env or {})}
-    os.environ.update(env or {})
-    try:
-        client = NotebookClient(nb, timeout=timeout, startup_timeout=120, kernel_name="python3",
-                                allow_errors=True, resources={"metadata": {"path": str(cwd)}})
-        client.execute()
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    return nb
-
-
-def errors(nb) -> list[str]:
-    """Error outputs of an executed notebook, as 'cell N: Name: value'."""
-    found = []
-    for i, cell in enumerate(nb.cells):
-        for out in cell.get("outputs", []):
-            if out.output_type == "error":
-                found.append(f"cell {i}: {out.ename}: {out.evalue}")
-    return found
-
-
-def results(nb) -> list[dict]:
-    """The checks' machine-readable results left in an executed notebook."""
-    found = []
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            data = out.get("data", {})
-            if RESULT_MIME in data:
-                value = data[RESULT_MIME]
-                found.append(json.loads(value) if isinstance(value, str) else dict(value))
-    return found
+MODULES = nbtools.MODULES
 
 
 @pytest.fixture(scope="session")

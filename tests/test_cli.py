@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import MODULES, ROOT
+from nbtools import MODULES, ROOT
 
 BIN = Path(sys.executable).parent
 

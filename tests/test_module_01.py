@@ -5,7 +5,7 @@ import json
 
 import nbformat
 import pytest
-from conftest import errors, execute, results, solution_path
+from nbtools import errors, execute, results, solution_path
 from test_module_03 import fill_release
 
 from grader import nbgrader_run as R

@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 from scipy.special import rel_entr
 
-from conftest import errors, execute, release_path, results, solution_path
+from nbtools import errors, execute, release_path, results, solution_path
 from grader import blanks, drift
 from grader.assess import CORRECT, INCORRECT, UNANSWERED, assess
 from grader.source import compile_notebook, specs_in

@@ -9,7 +9,7 @@ import textwrap
 
 import nbformat
 import pytest
-from conftest import ROOT, errors, execute, release_path, results, solution_path
+from nbtools import ROOT, errors, execute, release_path, results, solution_path
 
 from grader import nbgrader_run as R
 from grader.assess import assess

@@ -6,7 +6,7 @@ import textwrap
 
 import nbformat
 import pytest
-from conftest import solution_path
+from nbtools import solution_path
 
 from grader.assess import CORRECT, INCORRECT, assess
 from grader.blanks import fill

@@ -7,7 +7,7 @@ import textwrap
 import nbformat
 import numpy as np
 import pytest
-from conftest import solution_path
+from nbtools import solution_path
 
 from grader.assess import CORRECT, INCORRECT, assess
 from grader.source import compile_notebook, specs_in

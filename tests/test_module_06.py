@@ -14,7 +14,7 @@ import time
 
 import nbformat
 import pytest
-from conftest import errors, execute, release_path, results, solution_path
+from nbtools import errors, execute, release_path, results, solution_path
 
 from grader import lab as L
 from grader import nbgrader_run as R

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from conftest import RESULT_MIME, errors, execute, results, solution_path
+from nbtools import RESULT_MIME, errors, execute, results, solution_path
 from test_module_03 import fill_release
 
 from grader import nbgrader_run as R

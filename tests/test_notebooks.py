@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import MODULES, ROOT, errors, execute, release_path, results, solution_path
+from nbtools import MODULES, ROOT, errors, execute, release_path, results, solution_path
 
 from grader import nbgrader_run as R
 from grader.blanks import SOLUTION_MARK, fill, strip_solution_marks

@@ -1,0 +1,259 @@
+"""Finding submissions in what an instructor downloads: a folder or a zip.
+
+Understood layouts (``MODULE`` is one of the course's module ids, e.g. ``02_detecting_drift``):
+
+========== ======================================================== ==================================
+pattern    path (relative to the folder / zip root)                 student id
+========== ======================================================== ==================================
+nbgrader   ``[…/]submitted/STUDENT/MODULE/*.ipynb``                  ``STUDENT``
+           (also ``STUDENT/MODULE/*.ipynb`` without ``submitted/``)
+moodle     ``[…/]Full Name_ID_assignsubmission_file_/FILE.ipynb``    ``ID`` (Moodle's participant id)
+canvas     ``[…/]name[_LATE]_USERID_SUBMISSIONID_FILE.ipynb``        ``USERID``
+plain      ``[…/]STUDENT__MODULE.ipynb`` (two underscores)           ``STUDENT``
+========== ======================================================== ==================================
+
+For moodle and canvas the module is read from the file name (it must contain a module id, e.g.
+``02_detecting_drift-1.ipynb``), or is the ``default_module`` given on the command line.
+
+Every other file is *listed* as unmatched with the reason (unknown name pattern, unknown module,
+not a notebook, system file, superseded by a later submission …), never silently dropped. When one
+learner has several files for one module, the latest is graded (Canvas submission id, then file
+modification time, then name) and the others are listed as superseded.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import nbformat
+
+PATTERNS = ("nbgrader", "moodle", "canvas", "plain")
+MOODLE_DIR = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?:file|onlinetext)_?$")
+CANVAS_FILE = re.compile(r"^(?P<name>[^_]+?)(?:_late)?_(?P<uid>\d+)_(?P<subid>\d+)_(?P<file>.+)$", re.I)
+PLAIN_FILE = re.compile(r"^(?P<student>.+?)__(?P<module>[^_].*)\.ipynb$")
+SYSTEM_PARTS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", ".DS_Store", "Thumbs.db"}
+SAFE_ID = re.compile(r"[^A-Za-z0-9_.@+-]")
+
+
+@dataclass
+class Submission:
+    """One learner's notebook for one module, as found in the input."""
+
+    student: str
+    module: str
+    path: Path  # the file on disk (inside the extracted zip when the input is a zip)
+    origin: str  # its path relative to the input root, for messages
+    pattern: str
+    order: tuple = ()  # larger = later submission
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.student, self.module)
+
+
+@dataclass
+class Unmatched:
+    """A file of the input that is not graded, and why."""
+
+    origin: str
+    reason: str
+
+
+@dataclass
+class Intake:
+    submissions: list[Submission] = field(default_factory=list)
+    unmatched: list[Unmatched] = field(default_factory=list)
+
+
+def safe_student_id(raw: str) -> str:
+    """A student id usable as an nbgrader folder name (letters, digits and ``_.@+-``)."""
+    cleaned = SAFE_ID.sub("_", raw.strip()).strip("._")
+    return cleaned or "unknown"
+
+
+def open_input(source: Path, scratch: Path) -> Path:
+    """The folder to scan: ``source`` itself, or a zip extracted (safely) into ``scratch``."""
+    if source.is_dir():
+        return source
+    if zipfile.is_zipfile(source):
+        target = scratch / "input"
+        if target.exists():
+            shutil.rmtree(target)
+        target.mkdir(parents=True)
+        with zipfile.ZipFile(source) as zf:
+            for info in zf.infolist():
+                name = PurePosixPath(info.filename)
+                if info.is_dir() or name.is_absolute() or ".." in name.parts:
+                    continue
+                dest = target.joinpath(*name.parts)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, open(dest, "wb") as out:
+                    shutil.copyfileobj(src, out)
+                import os
+                import time
+
+                stamp = time.mktime(info.date_time + (0, 0, -1))
+                os.utime(dest, (stamp, stamp))
+        return target
+    raise ValueError(f"{source} is neither a folder nor a zip file")
+
+
+def module_in_name(name: str, modules: list[str]) -> str | None:
+    """The course module whose id appears in a file name (the longest match), if any."""
+    found = [m for m in modules if m.lower() in name.lower()]
+    return max(found, key=len) if found else None
+
+
+def classify(rel: PurePosixPath, modules: list[str], default_module: str | None = None
+             ) -> tuple[str, str, str, tuple] | str:
+    """``(pattern, student, module, order)`` for a file path, or the reason it is not understood."""
+    parts = rel.parts
+    if any(p in SYSTEM_PARTS or p.startswith("._") for p in parts):
+        return "system or checkpoint file (ignored)"
+    if rel.suffix.lower() != ".ipynb":
+        return "not a notebook (.ipynb)"
+    # nbgrader: submitted/STUDENT/MODULE/FILE
+    if len(parts) >= 4 and parts[-4] == "submitted":
+        student, module = parts[-3], parts[-2]
+        if module not in modules:
+            return f"nbgrader layout, but {module!r} is not a module of this course"
+        return ("nbgrader", student, module, ())
+    if len(parts) >= 3 and parts[-2] in modules and not MOODLE_DIR.match(parts[-3]):
+        return ("nbgrader", parts[-3], parts[-2], ())
+    # moodle: "Full Name_ID_assignsubmission_file_/FILE"
+    for folder in reversed(parts[:-1]):
+        match = MOODLE_DIR.match(folder)
+        if match:
+            module = module_in_name(rel.name, modules) or default_module
+            if module is None:
+                return "Moodle folder, but the file name names no module (use --module)"
+            return ("moodle", match.group("id"), module, ())
+    name = rel.name
+    match = PLAIN_FILE.match(name)
+    if match:
+        if match.group("module") in modules:
+            return ("plain", match.group("student"), match.group("module"), ())
+        return f"STUDENT__MODULE name, but {match.group('module')!r} is not a module of this course"
+    match = CANVAS_FILE.match(name)
+    if match:
+        module = module_in_name(match.group("file"), modules) or default_module
+        if module is None:
+            return "Canvas name, but the file name names no module (use --module)"
+        return ("canvas", match.group("uid"), module, (int(match.group("subid")),))
+    return "file name does not follow a known pattern (see `driftlab grade --help`)"
+
+
+def discover(root: Path, modules: list[str], default_module: str | None = None) -> Intake:
+    """Every submission under ``root``, one per (student, module), and everything else, listed."""
+    intake = Intake()
+    candidates: dict[tuple[str, str], list[Submission]] = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = PurePosixPath(path.relative_to(root).as_posix())
+        found = classify(rel, modules, default_module)
+        if isinstance(found, str):
+            intake.unmatched.append(Unmatched(str(rel), found))
+            continue
+        pattern, student, module, order = found
+        # nbgrader layout: prefer the notebook named like the module's
+        preferred = 1 if pattern == "nbgrader" and module in rel.stem else 0
+        sub = Submission(safe_student_id(student), module, path, str(rel), pattern,
+                         order=(preferred,) + order + (path.stat().st_mtime, str(rel)))
+        candidates.setdefault(sub.key, []).append(sub)
+    for key, subs in sorted(candidates.items()):
+        subs.sort(key=lambda s: s.order)
+        chosen = subs[-1]
+        intake.submissions.append(chosen)
+        for other in subs[:-1]:
+            intake.unmatched.append(Unmatched(other.origin, f"superseded by {chosen.origin} (same student and module)"))
+    return intake
+
+
+# Code a learner has no reason to write: tampering with imports, builtins or the grader. Flagged in the
+# notes column for the instructor to review (the hidden tests decide the points either way).
+SUSPICIOUS = {
+    "import hook (sys.meta_path / path_hooks)": re.compile(r"\b(meta_path|path_hooks|path_importer_cache)\b"),
+    "IPython input history edited": re.compile(r"\b(history_manager|input_hist_raw|input_hist_parsed)\b"),
+    "sys.modules edited": re.compile(r"sys\.modules\s*\["),
+    "builtins replaced": re.compile(r"^\s*(__)?builtins(__)?\.\w+\s*=(?!=)|setattr\(\s*(__)?builtins", re.M),
+    "grader internals replaced": re.compile(r"^\s*grader\.[\w.]+\s*=(?!=)|setattr\(\s*grader\b", re.M),
+    "check() redefined": re.compile(r"^\s*(def\s+check\s*\(|check\s*=(?!=))", re.M),
+    "process exit": re.compile(r"\bos\._exit\b|\bos\.kill\b"),
+}
+
+
+def suspicious(nb: object) -> list[str]:
+    """Names of the tampering patterns found in a notebook's code cells."""
+    found = []
+    code = "\n".join(c.source for c in getattr(nb, "cells", []) if c.cell_type == "code")
+    for name, pattern in SUSPICIOUS.items():
+        if pattern.search(code):
+            found.append(name)
+    return found
+
+
+@dataclass
+class Prepared:
+    """A submission checked and normalised for nbgrader, or the reason it cannot be graded."""
+
+    content: bytes | None
+    reason: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def prepare(raw: bytes) -> Prepared:
+    """Read a submitted file: reject empty or corrupt files, upgrade old formats, fix duplicate cells.
+
+    Duplicate nbgrader cells (a copied answer or test cell): the last copy keeps the nbgrader
+    metadata, earlier copies become ordinary cells, as nbgrader's ``DeduplicateIds`` intends (done
+    here because nbgrader 0.9.6 crashes on the empty metadata it leaves behind).
+    """
+    if not raw.strip():
+        return Prepared(None, "empty file")
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return Prepared(None, f"corrupt file: not valid JSON ({exc})")
+    if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
+        return Prepared(None, "corrupt file: JSON but not a notebook")
+    notes = []
+    try:
+        major = int(data.get("nbformat", 0))
+        with warnings.catch_warnings():  # duplicate / missing cell ids are repaired below
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(json.dumps(data), as_version=4)
+    except Exception as exc:  # noqa: BLE001 - any reader failure means we cannot grade it
+        return Prepared(None, f"corrupt file: not a readable notebook ({type(exc).__name__}: {exc})")
+    if major < 4:
+        notes.append(f"upgraded from nbformat {major}")
+    seen: set[str] = set()
+    dropped = []
+    for cell in reversed(nb.cells):
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if not isinstance(meta, dict):
+            continue
+        gid = meta.get("grade_id")
+        if not gid:
+            cell.metadata.pop("nbgrader", None)
+            continue
+        if gid in seen:
+            cell.metadata.pop("nbgrader", None)
+            dropped.append(gid)
+        seen.add(gid)
+    flags = suspicious(nb)
+    if flags:
+        notes.append("suspicious code, please review: " + ", ".join(flags))
+    if dropped:
+        notes.append("duplicated cells " + ", ".join(sorted(set(dropped))) + " (the last copy is graded)")
+    ids: set[str] = set()
+    for index, cell in enumerate(nb.cells):  # duplicate or missing cell ids upset nbformat
+        if not cell.get("id") or cell["id"] in ids:
+            cell["id"] = f"dl-cell-{index}"
+        ids.add(cell["id"])
+    if not nb.cells:
+        return Prepared(None, "corrupt file: the notebook has no cells")
+    return Prepared(nbformat.writes(nb).encode(), notes=notes)

@@ -1,0 +1,222 @@
+"""A status for every (learner, module): graded with a score, or could not grade with the reason.
+
+nbgrader's own export writes 0.0 for a submission it could not grade — the same as a real zero.
+Here a row is ``graded`` only when nbgrader ran the notebook and every test cell has an automatic
+score (``auto_score`` not None, ``needs_manual_grade`` False); otherwise it is ``could not grade``
+with the reason (corrupt file, kernel died, missing notebook …) and an empty score.
+
+Per exercise, the row also keeps the verdict and the misconception, read from the checks'
+machine-readable outputs (:data:`grader.feedback.RESULT_MIME`) in the autograded notebook; the
+points always come from nbgrader's gradebook (a learner's kernel can print anything, the hidden
+tests decide). Where the two disagree the hidden test's own failure message is used.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..feedback import RESULT_MIME
+
+GRADED = "graded"
+NOT_GRADED = "could not grade"
+COLUMNS = ["student_id", "module", "score", "max_score", "status", "reason", "notes", "source", "pattern",
+           "feedback"]
+HIDDEN_FAILURE = re.compile(r"^(?P<exercise>[\w.-]+): (?P<rest>.*)$", re.S)
+
+
+@dataclass
+class Row:
+    """One line of grades.csv, plus per-exercise detail for the report."""
+
+    student_id: str
+    module: str
+    status: str
+    score: float | None = None
+    max_score: float | None = None
+    reason: str = ""
+    notes: str = ""
+    source: str = ""
+    pattern: str = ""
+    feedback: str = ""
+    sha256: str = ""
+    key: str = ""
+    exercises: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cells: dict[str, dict[str, Any]] = field(default_factory=dict)  # nbgrader's per-cell scores
+
+    def csv(self) -> dict[str, Any]:
+        out = {c: getattr(self, c) for c in COLUMNS}
+        for c in ("score", "max_score"):
+            out[c] = "" if out[c] is None else f"{out[c]:g}"
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Row":
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+def gradebook_cells(course: Path, module: str, student: str) -> dict[str, dict[str, Any]] | None:
+    """``{grade_id: {score, max_score, needs_manual}}`` from a worker's gradebook, or None."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    try:
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+            submission = gb.find_submission(module, student)
+            cells = {}
+            for nb in submission.notebooks:
+                for grade in nb.grades:
+                    score = grade.manual_score if grade.manual_score is not None else grade.auto_score
+                    cells[grade.name] = {"score": score, "max_score": float(grade.max_score),
+                                         "needs_manual": bool(grade.needs_manual_grade)}
+            return cells
+    except MissingEntry:
+        return None
+
+
+def explain_failure(error: str) -> str:
+    """A short reason, for the instructor, from the last line of nbgrader's traceback."""
+    low = error.lower()
+    if "deadkernel" in low or "kernel died" in low:
+        return "kernel died (the notebook crashed or ended the Python process, e.g. os._exit or out of memory)"
+    if "unresponsivekernel" in low or "could not interrupt" in low:
+        return "timeout: the kernel did not respond and could not be interrupted"
+    if "notjson" in low or "jsondecode" in low:
+        return "corrupt file: not valid JSON"
+    if "nosuchkernel" in low:
+        return "the notebook asks for a kernel this machine does not have"
+    match = re.match(r"KeyError: '(?P<cell>[\w.-]+)'", error)
+    if match:
+        return (f"the notebook lacks the cell {match.group('cell')!r} (deleted, or made from an older "
+                "release of this module)")
+    if error.startswith("course module could not be generated"):
+        return error
+    if "killed after" in low:
+        return "timeout: grading this batch took too long and was stopped"
+    return f"nbgrader could not grade it: {error[:300]}"
+
+
+def notebook_findings(path: Path | None) -> dict[str, Any]:
+    """Records, hidden-test failures and timeouts found in an autograded notebook."""
+    found: dict[str, Any] = {"records": {}, "exam": None, "hidden": {}, "timeouts": 0}
+    if path is None or not path.exists():
+        return found
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []) or []:
+            data = out.get("data", {}) or {}
+            if RESULT_MIME in data:
+                value = data[RESULT_MIME]
+                try:
+                    record = json.loads(value) if isinstance(value, str) else dict(value)
+                except (TypeError, ValueError):
+                    continue
+                if "answers" in record and "exam" in record:
+                    found["exam"] = record
+                elif isinstance(record.get("exercise"), str):
+                    found["records"][record["exercise"]] = record
+            if out.get("output_type") == "error":
+                if out.get("ename") == "CellTimeoutError" or "Timeout" in str(out.get("ename")):
+                    found["timeouts"] += 1
+                if out.get("ename") == "AssertionError":
+                    match = HIDDEN_FAILURE.match(str(out.get("evalue", "")))
+                    if match:
+                        found["hidden"][match.group("exercise")] = match.group("rest")
+    return found
+
+
+def _misconception_from_hidden(text: str) -> tuple[str, str | None]:
+    if text.startswith("not answered"):
+        return "unanswered", None
+    match = re.match(r"does not pass the autograder's tests \((?P<m>[^)]*)\)", text)
+    if match:
+        return "incorrect", match.group("m") or None
+    return "incorrect", text.split(":", 1)[0].strip() or None
+
+
+def exercise_detail(cells: dict[str, dict[str, Any]], findings: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per exercise: points (from the gradebook), verdict and misconception (from the notebook)."""
+    exam_answers = {}
+    if findings.get("exam"):
+        exam_answers = {a.get("exercise"): a for a in findings["exam"].get("answers", []) if isinstance(a, dict)}
+    detail = {}
+    seen = list(exam_answers) + list(findings["records"]) + list(findings["hidden"])  # notebook order
+    rank = {ex: seen.index(ex) for ex in dict.fromkeys(seen)}
+
+    def position(item: tuple[str, Any]) -> tuple[int, str]:
+        exercise = item[0][: -len("-test")] if item[0].endswith("-test") else item[0]
+        return (rank.get(exercise, len(rank)), item[0])
+
+    for grade_id, cell in sorted(cells.items(), key=position):
+        exercise = grade_id[: -len("-test")] if grade_id.endswith("-test") else grade_id
+        score, max_score = cell["score"], cell["max_score"]
+        record = exam_answers.get(exercise) or findings["records"].get(exercise) or {}
+        hidden = findings["hidden"].get(exercise)
+        misconception, source = None, "check"
+        if score is not None and score >= max_score:
+            status = "correct"
+        elif record.get("status") == "incorrect" and record.get("misconception"):
+            status, misconception = "incorrect", record.get("misconception")
+        elif hidden:
+            status, misconception = _misconception_from_hidden(hidden)
+            source = "hidden test"
+        elif record.get("status") == "unanswered":
+            status = "unanswered"
+        else:
+            status, misconception, source = "incorrect", None, "none"
+        if status == "incorrect" and record.get("status") == "correct":
+            source = "hidden test (the check's output said correct)"
+        detail[exercise] = {"score": score, "max_score": max_score, "status": status,
+                            "misconception": misconception, "from": source,
+                            "difficulty": record.get("difficulty")}
+    return detail
+
+
+def row_for(done: Any, submission: Any, sha: str, key: str, notes: list[str]) -> Row:
+    """The grades.csv row of one submission that went through nbgrader."""
+    row = Row(done.job.student, done.job.module, NOT_GRADED, source=submission.origin, pattern=submission.pattern,
+              sha256=sha, key=key, notes="; ".join(notes))
+    if done.error:
+        row.reason = explain_failure(done.error)
+        return row
+    if done.cells is None:
+        row.reason = "nbgrader left no record of this submission"
+        return row
+    row.cells = done.cells
+    if not done.cells:
+        row.reason = "the module has no graded cells"
+        return row
+    missing = sorted(g for g, c in done.cells.items() if c["score"] is None or c["needs_manual"])
+    if missing:
+        row.reason = "not graded automatically: " + ", ".join(missing) + " (needs manual grading)"
+        return row
+    if done.autograded is None:
+        row.reason = "nbgrader produced no autograded notebook"
+        return row
+    findings = notebook_findings(done.autograded)
+    row.status = GRADED
+    row.score = float(sum(c["score"] for c in done.cells.values()))
+    row.max_score = float(sum(c["max_score"] for c in done.cells.values()))
+    row.exercises = exercise_detail(done.cells, findings)
+    if findings["timeouts"]:
+        notes = notes + [f"{findings['timeouts']} cell(s) timed out"]
+    if done.feedback is not None:
+        row.feedback = str(done.feedback)
+    elif done.feedback_problem:
+        notes = notes + [f"no feedback: {done.feedback_problem}"]
+    row.notes = "; ".join(notes)
+    return row
+
+
+def write_csv(rows: list[Row], path: Path) -> None:
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
+        writer.writeheader()
+        for row in sorted(rows, key=lambda r: (r.student_id, r.module)):
+            writer.writerow(row.csv())

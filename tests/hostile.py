@@ -1,0 +1,454 @@
+"""Synthetic and hostile submissions, built at test time from a module's release and solution notebooks.
+
+Nothing here is stored: every notebook is derived from ``notebooks/<module>/`` (what learners get)
+and ``solutions/<module>/`` (the instructor's answers and the exercises' known mistakes), so the
+corpus follows the course as modules are rewritten. Used by ``tests/test_grade_pipeline.py`` and
+``bench/grade.py``.
+
+Each hostile case comes with its expected outcome (see :data:`CASES` and :func:`build_corpus`).
+:func:`write_tiny_module` writes a three-exercise module (no scientific imports) so that the whole
+corpus grades in seconds; the cases are about grading, not about a module's content.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import nbformat
+
+from grader.blanks import fill, strip_solution_marks
+from grader.source import solution_code, specs_in
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def solution_notebook(module: str, root: Path = ROOT) -> Path:
+    """The instructor notebook of a module."""
+    return sorted((root / "solutions" / module).glob("*.ipynb"))[0]
+
+
+def release_notebook(module: str, root: Path = ROOT) -> Path:
+    """The learner notebook of a module (as committed in ``notebooks/``)."""
+    return root / "notebooks" / module / solution_notebook(module, root).name
+
+
+def graded_specs(module: str, root: Path = ROOT) -> list[Any]:
+    """The graded exercise specs of a module, in notebook order."""
+    nb = nbformat.read(solution_notebook(module, root), as_version=4)
+    return [spec for _, spec in specs_in(nb) if spec.graded]
+
+
+def _grade_id(cell: Any) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def _answer_cells(nb: Any) -> dict[str, Any]:
+    return {gid[: -len("-answer")]: cell for cell in nb.cells
+            if (gid := _grade_id(cell)) and gid.endswith("-answer")}
+
+
+def right_answer(module: str, exercise: str, root: Path = ROOT) -> str:
+    """The instructor's answer cell source, as a learner would type it (no solution marks)."""
+    sol = nbformat.read(solution_notebook(module, root), as_version=4)
+    source = _answer_cells(sol)[exercise].source
+    return strip_solution_marks(solution_code(source)).rstrip("\n")
+
+
+def wrong_answer(spec: Any) -> str:
+    """An answer that shows the spec's first known mistake (a distractor, or a buggy function)."""
+    mistake = spec.mistakes[0]
+    if spec.kind == "function":
+        return textwrap.dedent(mistake.code).rstrip("\n")
+    if spec.kind == "choice":
+        return f"%%answer {spec.id}\n{mistake.when[1]}"
+    fills = {b: spec.options[b][mistake.when.get(b, spec.answer[b])] for b in spec.blanks}
+    return f"%%answer {spec.id}\n" + fill(spec.template.rstrip("\n"), fills)
+
+
+def answered(module: str, mode: str | dict[str, str] = "right", root: Path = ROOT) -> Any:
+    """The release notebook with each graded exercise answered right, wrong, or left untouched.
+
+    ``mode`` is one of ``right`` / ``wrong`` / ``untouched`` for every exercise, or a dict
+    ``{exercise_id: mode}`` (missing exercises stay untouched).
+    """
+    nb = nbformat.read(release_notebook(module, root), as_version=4)
+    cells = _answer_cells(nb)
+    for spec in graded_specs(module, root):
+        how = mode.get(spec.id, "untouched") if isinstance(mode, dict) else mode
+        if spec.id not in cells or how == "untouched":
+            continue
+        cells[spec.id].source = right_answer(module, spec.id, root) if how == "right" else wrong_answer(spec)
+    return nb
+
+
+def expected_score(module: str, mode: str | dict[str, str], root: Path = ROOT) -> float:
+    """Points a submission made by :func:`answered` must get."""
+    total = 0.0
+    for spec in graded_specs(module, root):
+        how = mode.get(spec.id, "untouched") if isinstance(mode, dict) else mode
+        total += spec.points if how == "right" else 0.0
+    return total
+
+
+def max_score(module: str, root: Path = ROOT) -> float:
+    return sum(spec.points for spec in graded_specs(module, root))
+
+
+# ---------------------------------------------------------------------------------------------------
+# hostile variants: each takes a notebook (already answered right or wrong) and returns file bytes
+
+
+def _dump(nb: Any) -> bytes:
+    return nbformat.writes(nb).encode()
+
+
+def _code(source: str) -> Any:
+    return nbformat.v4.new_code_cell(source)
+
+
+def _index(nb: Any, suffix: str, nth: int = 0) -> int:
+    found = [i for i, c in enumerate(nb.cells) if (_grade_id(c) or "").endswith(suffix)]
+    return found[nth]
+
+
+def corrupt_json(nb: Any) -> bytes:
+    raw = _dump(nb)
+    return raw[: len(raw) // 2]
+
+
+def empty_file(nb: Any) -> bytes:
+    return b""
+
+
+def old_format_v3(nb: Any) -> bytes:
+    """The same notebook saved in nbformat 3 (IPython 2 era)."""
+    old = nbformat.convert(copy.deepcopy(nb), 3)
+    return nbformat.writes(old, version=3).encode()
+
+
+def deleted_test_cell(nb: Any) -> bytes:
+    nb = copy.deepcopy(nb)
+    for i in reversed([i for i, c in enumerate(nb.cells) if (_grade_id(c) or "").endswith("-test")]):
+        del nb.cells[i]
+    return _dump(nb)
+
+
+def edited_test_cell(nb: Any) -> bytes:
+    """Every test cell replaced by a pass, with its points inflated (on a wrong notebook: a cheat)."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if (_grade_id(cell) or "").endswith("-test"):
+            cell.source = "pass  # all good"
+            cell.metadata["nbgrader"]["points"] = 100
+    return _dump(nb)
+
+
+def duplicated_answer_cell(nb: Any, wrong: Any) -> bytes:
+    """Each answer cell duplicated: a wrong first try above the (kept) right one; the last run counts."""
+    nb = copy.deepcopy(nb)
+    wrong_cells = _answer_cells(wrong)
+    for exercise, cell in list(_answer_cells(nb).items()):
+        index = nb.cells.index(cell)
+        dup = copy.deepcopy(wrong_cells[exercise])
+        dup["id"] = ("dup-" + str(dup.get("id", exercise)))[:64]  # as Jupyter does when copying a cell
+        nb.cells.insert(index, dup)
+    return _dump(nb)
+
+
+def changed_kernelspec(nb: Any) -> bytes:
+    nb = copy.deepcopy(nb)
+    nb.metadata["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
+    return _dump(nb)
+
+
+MONKEYPATCH = '''\
+import builtins, sys, types
+import grader.verify, grader.assess, grader.notebook
+def check(*args, **kwargs):
+    print("✔ Correct")
+grader.verify.verify = lambda *a, **k: None
+grader.verify._fail = lambda *a, **k: None
+grader.assess.assess = lambda *a, **k: grader.assess.Verdict("correct")
+grader.notebook.check = check
+builtins.AssertionError = type("AssertionError", (Exception,), {})
+'''
+
+IMPORT_HOOK = '''\
+import sys, importlib.abc, importlib.machinery, types
+class _Fake(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, name, path=None, target=None):
+        if name == "grader.verify":
+            return importlib.machinery.ModuleSpec(name, self)
+        return None
+    def create_module(self, spec):
+        return None
+    def exec_module(self, module):
+        module.verify = lambda *a, **k: None
+sys.meta_path.insert(0, _Fake())
+'''
+
+
+def _after_setup(nb: Any, source: str) -> Any:
+    nb = copy.deepcopy(nb)
+    setup = next(i for i, c in enumerate(nb.cells) if _grade_id(c) == "setup")
+    nb.cells.insert(setup + 1, _code(source))
+    return nb
+
+
+def monkeypatch_checks(nb: Any) -> bytes:
+    return _dump(_after_setup(nb, MONKEYPATCH))
+
+
+def import_hook(nb: Any) -> bytes:
+    return _dump(_after_setup(nb, IMPORT_HOOK))
+
+
+ALWAYS_EQUAL = '''\
+class AlwaysEqual(float):
+    """Equal to everything, close to everything."""
+    def __eq__(self, other): return True
+    def __ne__(self, other): return False
+    def __lt__(self, other): return False
+    def __gt__(self, other): return False
+    def __le__(self, other): return True
+    def __ge__(self, other): return True
+    def __abs__(self): return 0.0
+    def __sub__(self, other): return AlwaysEqual(0.0)
+    __rsub__ = __sub__
+    def __bool__(self): return True
+    def __hash__(self): return 0
+'''
+
+
+def always_equal(nb: Any, specs: list[Any]) -> bytes:
+    """Answers that are objects equal to everything: functions return one, blanks hold one."""
+    nb = _after_setup(nb, ALWAYS_EQUAL)
+    cells = _answer_cells(nb)
+    for spec in specs:
+        cell = cells.get(spec.id)
+        if cell is None:
+            continue
+        if spec.kind == "function":
+            head = next(line for line in cell.source.splitlines() if line.startswith("def "))
+            cell.source = f"{head}\n    return AlwaysEqual(0.0)"
+        elif spec.kind == "blanks":
+            cell.source = f"%%answer {spec.id}\n" + fill(spec.template.rstrip("\n"), {b: "AlwaysEqual(1.0)" for b in spec.blanks})
+        else:
+            cell.source = f"%%answer {spec.id}\nAlwaysEqual(1.0)"
+    return _dump(nb)
+
+
+NOISE = ('import sys, warnings\n'
+         'print("DeprecationWarning: something is deprecated", file=sys.stderr)\n'
+         'warnings.warn("this is only noise", UserWarning)\n'
+         'print("some debugging output on stderr", file=sys.stderr)')
+
+
+def stderr_noise(nb: Any, specs: list[Any]) -> bytes:
+    """Warnings and debug prints on stderr around every answer and inside every function answer."""
+    nb = copy.deepcopy(nb)
+    functions = {s.id for s in specs if s.kind == "function"}
+    for exercise, cell in list(_answer_cells(nb).items()):
+        index = nb.cells.index(cell)
+        nb.cells.insert(index + 1, _code(NOISE))
+        nb.cells.insert(index, _code(NOISE))
+        if exercise in functions:
+            lines = cell.source.splitlines()
+            head = next(i for i, line in enumerate(lines) if line.startswith("def "))
+            noise = ['    import sys, warnings',
+                     '    print("debug: called", file=sys.stderr)',
+                     '    warnings.warn("deprecated input", DeprecationWarning)']
+            cell.source = "\n".join(lines[: head + 1] + noise + lines[head + 1:])
+    return _dump(nb)
+
+
+def history_injection(wrong: Any, right: Any) -> bytes:
+    """Wrong answers, plus cells that append the right ``%%answer`` cells to IPython's input history."""
+    nb = copy.deepcopy(wrong)
+    for exercise, cell in _answer_cells(right).items():
+        if not cell.source.lstrip().startswith("%%answer"):
+            continue
+        index = _index(nb, f"{exercise}-test")
+        nb.cells.insert(index, _code(f"get_ipython().history_manager.input_hist_raw.append({cell.source!r})"))
+    return _dump(nb)
+
+
+def infinite_loop(nb: Any) -> bytes:
+    """A cell that never ends, after the first answer (the per-cell timeout must stop it)."""
+    nb = copy.deepcopy(nb)
+    nb.cells.insert(_index(nb, "-answer") + 1, _code("while True:\n    pass"))
+    return _dump(nb)
+
+
+def kernel_exit(nb: Any) -> bytes:
+    """A cell that kills the kernel (``os._exit``) after the first answer."""
+    nb = copy.deepcopy(nb)
+    nb.cells.insert(_index(nb, "-answer") + 1, _code("import os\nos._exit(1)"))
+    return _dump(nb)
+
+
+def huge_output(nb: Any) -> bytes:
+    """A cell printing ~20 MB (in many writes) before the answers."""
+    nb = copy.deepcopy(nb)
+    nb.cells.insert(_index(nb, "-answer"), _code("for _ in range(2000):\n    print('x' * 10000)"))
+    return _dump(nb)
+
+
+@dataclass(frozen=True)
+class Case:
+    """A hostile submission and what grading it must give."""
+
+    student: str
+    status: str  # "graded" or "could not grade"
+    score: str  # "max", "zero" or "any" (for "could not grade": ignored)
+    reason: str = ""  # a word the reason must contain (could not grade)
+    note: str = ""
+
+
+CASES: list[Case] = [
+    Case("h-right", "graded", "max", note="control: every answer right"),
+    Case("h-wrong", "graded", "zero", note="control: every answer shows a known mistake"),
+    Case("h-untouched", "graded", "zero", note="control: the release as given"),
+    Case("h-corrupt-json", "could not grade", "any", "corrupt"),
+    Case("h-empty-file", "could not grade", "any", "empty"),
+    Case("h-old-format", "graded", "max", note="nbformat 3 is upgraded, then graded"),
+    Case("h-deleted-tests", "graded", "max", note="right answers; nbgrader adds the test cells back"),
+    Case("h-edited-tests", "graded", "zero", note="wrong answers, tests replaced by `pass` and 100 points"),
+    Case("h-duplicated-answer", "graded", "max", note="a wrong copy above the right answer: the last run counts"),
+    Case("h-changed-kernelspec", "graded", "max", note="right answers, kernelspec 'ir'"),
+    Case("h-monkeypatch", "graded", "zero", note="wrong answers + check/verify/assess/AssertionError replaced"),
+    Case("h-import-hook", "graded", "zero", note="wrong answers + a sys.meta_path finder faking grader.verify"),
+    Case("h-history-injection", "graded", "zero", note="wrong answers + right %%answer cells appended to IPython's history"),
+    Case("h-always-equal", "graded", "zero", note="answers are objects equal to everything"),
+    Case("h-stderr-noise", "graded", "max", note="right answers with warnings and stderr prints around and inside"),
+    Case("h-infinite-loop", "graded", "max", note="right answers + `while True: pass` cell (timeout, run continues)"),
+    Case("h-kernel-exit", "could not grade", "any", "kernel", note="os._exit(1) in a cell"),
+    Case("h-huge-output", "graded", "max", note="right answers + ~20 MB printed"),
+]
+EXPECTED = {case.student: case for case in CASES}
+
+
+def build_corpus(dest: Path, module: str, root: Path = ROOT) -> dict[str, Case]:
+    """Write every hostile case for ``module`` into ``dest`` as flat ``<student>__<module>.ipynb``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    specs = graded_specs(module, root)
+    right, wrong, untouched = answered(module, "right", root), answered(module, "wrong", root), answered(module, "untouched", root)
+    makers: dict[str, Callable[[], bytes]] = {
+        "h-right": lambda: _dump(right),
+        "h-wrong": lambda: _dump(wrong),
+        "h-untouched": lambda: _dump(untouched),
+        "h-corrupt-json": lambda: corrupt_json(right),
+        "h-empty-file": lambda: empty_file(right),
+        "h-old-format": lambda: old_format_v3(right),
+        "h-deleted-tests": lambda: deleted_test_cell(right),
+        "h-edited-tests": lambda: edited_test_cell(wrong),
+        "h-duplicated-answer": lambda: duplicated_answer_cell(right, wrong),
+        "h-changed-kernelspec": lambda: changed_kernelspec(right),
+        "h-monkeypatch": lambda: monkeypatch_checks(wrong),
+        "h-import-hook": lambda: import_hook(wrong),
+        "h-history-injection": lambda: history_injection(wrong, right),
+        "h-always-equal": lambda: always_equal(untouched, specs),
+        "h-stderr-noise": lambda: stderr_noise(right, specs),
+        "h-infinite-loop": lambda: infinite_loop(right),
+        "h-kernel-exit": lambda: kernel_exit(right),
+        "h-huge-output": lambda: huge_output(right),
+    }
+    for case in CASES:
+        (dest / f"{case.student}__{module}.ipynb").write_bytes(makers[case.student]())
+    return dict(EXPECTED)
+
+
+def write_notebook(nb: Any, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(nb, indent=1), encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------------------------------------------
+# a tiny module (one exercise of each kind, no scientific imports) for fast grading tests
+
+TINY = "99_tiny"
+TINY_SPECS = {
+    "tiny-blank": '''\
+id: tiny-blank
+kind: blanks
+title: Raise the alert
+difficulty: easy
+points: 1
+prompt: Alert when the data changed.
+template: |
+  if changed == [1]:
+      alert('drift')
+options: {A: "True", B: "False", C: "None", D: "0"}
+answer: A
+probes:
+  - {changed: "True"}
+  - {changed: "False"}
+mistakes:
+  - {id: false-not-true, when: B, message: "False alerts when nothing changed."}
+  - {id: none-not-true, when: C, message: "None is never equal to a boolean."}
+  - {id: zero-not-true, when: D, message: "0 equals False, not True."}
+hints: ["Alert when it changed."]
+solution: ["Compare with True."]
+''',
+    "tiny-choice": '''\
+id: tiny-choice
+kind: choice
+title: p-values
+difficulty: medium
+points: 1
+prompt: With a million rows, p = 1e-12 means...
+options: {A: "a large drift", B: "the samples differ, by some amount", C: "a broken model", D: "nothing"}
+answer: B
+mistakes:
+  - {id: p-is-effect-size, when: A, message: "A p-value is not an effect size."}
+  - {id: drift-is-broken, when: C, message: "Drift does not mean broken."}
+  - {id: p-means-nothing, when: D, message: "It does mean something."}
+hints: ["Significant is not important."]
+solution: ["B: significant, not necessarily large."]
+''',
+    "tiny-func": '''\
+id: tiny-func
+kind: function
+title: Family-wise error
+difficulty: hard
+points: 2
+prompt: "Complete `fwer(n, alpha)`: P(at least one of n independent tests at level alpha fires)."
+name: fwer
+cases: ["(20, 0.05)", "(1, 0.05)"]
+hidden_cases: ["(0, 0.05)", "(3, 0.5)"]
+tolerance: 1.0e-9
+mistakes:
+  - id: union-bound
+    message: "n * alpha is the expected number of alarms."
+    code: |
+      def fwer(n, alpha):
+          return n * alpha
+  - id: single-rate
+    message: "alpha is the rate of one test."
+    code: |
+      def fwer(n, alpha):
+          return alpha
+hints: ["1 - P(no alarm)."]
+solution: ["1 - (1 - alpha) ** n"]
+''',
+}
+
+
+def write_tiny_module(course: Path) -> Path:
+    """Write ``solutions/99_tiny/99_tiny.ipynb`` (with grader.authoring) into a course folder."""
+    from grader import authoring as A
+
+    cells = [A.md("# Tiny module (tests only)"), A.setup(TINY)]
+    cells += [A.code("changed = True"), A.exercise(TINY_SPECS["tiny-blank"]),
+              A.answer("tiny-blank", "if changed == [1:True]:\n    alert('drift')"), A.test("tiny-blank")]
+    cells += [A.exercise(TINY_SPECS["tiny-choice"]), A.answer("tiny-choice", "[1:B]"), A.test("tiny-choice")]
+    cells += [A.exercise(TINY_SPECS["tiny-func"]),
+              A.solution("tiny-func", "def fwer(n, alpha):\n    ### BEGIN SOLUTION\n    return 1 - (1 - alpha) ** n\n"
+                                      "    ### END SOLUTION"),
+              A.test("tiny-func", points=2)]
+    return A.write(course / "solutions" / TINY / f"{TINY}.ipynb", cells)

@@ -1,0 +1,323 @@
+"""``driftlab grade``: intake patterns, statuses, hostile submissions, feedback and the class report.
+
+Fast unit tests first; then one real run of ``driftlab grade --jobs 2`` (real nbgrader) over a zip
+holding every hostile case of ``tests/hostile.py`` (on a tiny module, so the run stays short) and a
+right / wrong / untouched 02_detecting_drift, shared by the slow tests.
+
+One cheat is known to gain points (``test_known_cheats_gain_nothing``, strict xfail): appending the
+right ``%%answer`` cells to IPython's input history (grader/verify.py reads answers from it). It needs
+the right answers, so it gains nothing a learner did not know; it is flagged "suspicious" for review.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import hostile
+from grader.batch import intake as ik
+from grader.batch import feedback as fb
+from grader.batch import report as rp
+from grader.batch import results as res
+from grader.batch import workers as wk
+
+ROOT = Path(__file__).resolve().parent.parent
+MODULE = "02_detecting_drift"
+MODULES = ["01_why_models_degrade", "02_detecting_drift", "03_accuracy_thresholds"]
+TIMEOUT = 20  # per cell: the infinite loop costs this much, slow cells on a busy machine must fit
+
+
+# --------------------------------------------------------------------------------------------- intake
+
+def _touch(root: Path, rel: str, data: bytes = b"{}") -> None:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def test_intake_understands_each_layout_and_lists_the_rest(tmp_path):
+    files = {
+        "submitted/alice/02_detecting_drift/02_detecting_drift.ipynb": ("nbgrader", "alice", "02_detecting_drift"),
+        "bob/03_accuracy_thresholds/mine.ipynb": ("nbgrader", "bob", "03_accuracy_thresholds"),
+        "Carol Smith_4711_assignsubmission_file_/02_detecting_drift.ipynb": ("moodle", "4711", "02_detecting_drift"),
+        "doejane_123456_7890_02_detecting_drift-1.ipynb": ("canvas", "123456", "02_detecting_drift"),
+        "roejim_LATE_222_333_01_why_models_degrade.ipynb": ("canvas", "222", "01_why_models_degrade"),
+        "dave__02_detecting_drift.ipynb": ("plain", "dave", "02_detecting_drift"),
+    }
+    others = ["notes.txt", "__MACOSX/._dave__02_detecting_drift.ipynb", "random.ipynb",
+              "erin__99_no_such_module.ipynb", "submitted/alice/02_detecting_drift/.ipynb_checkpoints/x.ipynb",
+              "Frank Li_99_assignsubmission_file_/homework.ipynb"]
+    for rel in list(files) + others:
+        _touch(tmp_path, rel)
+    found = ik.discover(tmp_path, MODULES)
+    got = {s.origin: (s.pattern, s.student, s.module) for s in found.submissions}
+    assert got == files
+    unmatched = {u.origin: u.reason for u in found.unmatched}
+    assert set(unmatched) == set(others)  # listed, not dropped
+    assert "not a notebook" in unmatched["notes.txt"]
+    assert "not a module" in unmatched["erin__99_no_such_module.ipynb"]
+    assert "--module" in unmatched["Frank Li_99_assignsubmission_file_/homework.ipynb"]
+    # a single-assignment download: --module says which
+    found = ik.discover(tmp_path, MODULES, default_module="02_detecting_drift")
+    assert ("moodle", "99", "02_detecting_drift") in {(s.pattern, s.student, s.module) for s in found.submissions}
+
+
+def test_intake_keeps_the_latest_of_several_files_and_reads_zips(tmp_path):
+    src = tmp_path / "src"
+    _touch(src, "doejane_123456_100_02_detecting_drift.ipynb", b"old")
+    _touch(src, "doejane_123456_200_02_detecting_drift-1.ipynb", b"new")
+    archive = tmp_path / "download.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for p in src.iterdir():
+            zf.write(p, p.name)
+        zf.writestr("../evil__02_detecting_drift.ipynb", b"{}")  # zip-slip: never written outside
+    folder = ik.open_input(archive, tmp_path / "work")
+    found = ik.discover(folder, MODULES)
+    assert [s.path.read_bytes() for s in found.submissions] == [b"new"]
+    assert any("superseded" in u.reason for u in found.unmatched)
+    assert not (tmp_path / "evil__02_detecting_drift.ipynb").exists()
+
+
+def test_prepare_rejects_broken_files_and_repairs_fixable_ones():
+    assert ik.prepare(b"").reason == "empty file"
+    assert ik.prepare(b"  \n").reason == "empty file"
+    assert ik.prepare(b'{"cells": [').reason.startswith("corrupt file")
+    assert ik.prepare(b'[1, 2]').reason.startswith("corrupt file")
+    nb = hostile.answered(MODULE, "right")
+    v3 = ik.prepare(hostile.old_format_v3(nb))
+    assert v3.content and "upgraded from nbformat 3" in v3.notes
+    assert nbformat.reads(v3.content.decode(), as_version=4).nbformat == 4
+    dup = ik.prepare(hostile.duplicated_answer_cell(nb, hostile.answered(MODULE, "wrong")))
+    fixed = nbformat.reads(dup.content.decode(), as_version=4)
+    ids = [c.metadata["nbgrader"]["grade_id"] for c in fixed.cells if "nbgrader" in c.metadata]
+    assert len(ids) == len(set(ids)) and any("duplicated" in n for n in dup.notes)
+
+
+def test_failures_are_attributed_and_explained():
+    log = ("[AutogradeApp | INFO] Creating/updating student with ID 'a': {}\n"
+           "[AutogradeApp | ERROR] There was an error processing assignment: /c/submitted-1/a/02_detecting_drift\n"
+           "[AutogradeApp | ERROR] Traceback (most recent call last):\n"
+           "      File \"x.py\", line 1, in f\n"
+           "    nbclient.exceptions.DeadKernelError: Kernel died\n"
+           "/some/warning.py:1: UserWarning: noise\n"
+           "[AutogradeApp | INFO] Creating/updating student with ID 'b': {}\n")
+    failures = wk.parse_failures(log)
+    assert failures == {"a": "nbclient.exceptions.DeadKernelError: Kernel died"}
+    assert res.explain_failure(failures["a"]).startswith("kernel died")
+    assert "lacks the cell" in res.explain_failure("KeyError: 'detect-x-answer'")
+
+
+def _row(student: str, score: float, ex: dict[str, str]) -> res.Row:
+    return res.Row(student, "m", res.GRADED, score=score, max_score=2.0, exercises={
+        k: {"score": 1.0 if v == "correct" else 0.0, "max_score": 1.0, "status": v,
+            "misconception": None if v != "incorrect" else "oops"} for k, v in ex.items()})
+
+
+def test_discrimination_index_and_report_render(tmp_path):
+    rows = [_row(f"s{i}", 2.0, {"a": "correct", "b": "correct"}) for i in range(5)]
+    rows += [_row(f"t{i}", 1.0, {"a": "correct", "b": "incorrect"}) for i in range(5)]
+    rows += [res.Row("z", "m", res.NOT_GRADED, reason="kernel died")]
+    assert rp.discrimination(rows, "a") == 0.0
+    assert rp.discrimination(rows, "b") == 1.0
+    table = {t["exercise"]: t for t in rp.exercise_table(rows)}
+    assert table["b"]["share_correct"] == 0.5 and table["b"]["misconceptions"]["oops"] == 5
+    out = rp.render(rows, [ik.Unmatched("x.txt", "not a notebook")], tmp_path / "r.html")
+    text = out.read_text()
+    assert text.count("data:image/png;base64,") == 3 and "kernel died" in text and "x.txt" in text
+
+
+def test_exam_mode_verdicts_come_from_the_results_output():
+    findings = {"records": {"e1": {"exercise": "e1", "status": "recorded"}}, "hidden": {}, "timeouts": 0,
+                "exam": {"exam": "07_test", "answers": [{"exercise": "e1", "status": "incorrect",
+                                                           "misconception": "p-is-effect"}]}}
+    detail = res.exercise_detail({"e1-test": {"score": 0.0, "max_score": 1.0, "needs_manual": False}}, findings)
+    assert detail["e1"]["status"] == "incorrect" and detail["e1"]["misconception"] == "p-is-effect"
+
+
+def test_grade_command_is_registered():
+    proc = subprocess.run([sys.executable, "-m", "grader.cli", "grade", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "canvas" in proc.stdout and "--regrade" in proc.stdout
+
+
+# ------------------------------------------------------------------------------ one real graded batch
+#
+# One `driftlab grade --jobs 2` run over a zip holding (a) every hostile case of tests/hostile.py for a
+# tiny module (fast notebooks: the cases test the grading, not the content), and (b) a right, a wrong
+# and an untouched 02_detecting_drift in nbgrader's submitted/ layout, in a scratch course directory
+# holding both modules (`--course`).
+
+TINY = hostile.TINY
+REAL = {"d-right": "right", "d-wrong": "wrong", "d-untouched": "untouched"}
+
+
+def _grade(corpus: Path, out: Path, course: Path, *extra: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "grader.cli", "grade", str(corpus), "--out", str(out), "--jobs", "2",
+           "--timeout", str(TIMEOUT), "--course", str(course), *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+
+
+def _rows(out: Path) -> dict[tuple[str, str], dict]:
+    with open(out / "grades.csv", newline="") as fh:
+        return {(r["student_id"], r["module"]): r for r in csv.DictReader(fh)}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    base = tmp_path_factory.mktemp("grade")
+    course = base / "course"
+    course.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    shutil.copytree(ROOT / "solutions" / MODULE, course / "solutions" / MODULE)
+    hostile.write_tiny_module(course)
+    out = base / "out"
+    template, broken = wk.template_course(out / ".work" / "cache", [MODULE, TINY], course)
+    assert not broken, broken
+    corpus = base / "corpus"
+    cases = hostile.build_corpus(corpus, TINY, root=template)
+    (corpus / "notes.txt").write_text("not a submission")
+    for student, mode in REAL.items():
+        hostile.write_notebook(hostile.answered(MODULE, mode, template),
+                               corpus / "submitted" / student / MODULE / f"{MODULE}.ipynb")
+    archive = base / "submissions.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for p in sorted(corpus.rglob("*")):
+            if p.is_file():
+                zf.write(p, f"download/{p.relative_to(corpus).as_posix()}")
+    start = time.monotonic()
+    proc = _grade(archive, out, course)
+    seconds = time.monotonic() - start
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return {"out": out, "archive": archive, "cases": cases, "template": template, "proc": proc,
+            "seconds": seconds, "course": course}
+
+
+@pytest.mark.slow
+def test_every_learner_appears_with_a_status(graded):
+    rows = _rows(graded["out"])
+    students = list(graded["cases"]) + list(REAL)
+    assert set(rows) == {(s, m) for s in students for m in (MODULE, TINY)}
+    for row in rows.values():
+        if row["status"] == res.GRADED:
+            assert row["score"] != "" and row["reason"] == ""
+        else:
+            assert row["status"] == res.NOT_GRADED and row["score"] == "" and row["reason"]  # never a silent zero
+    assert rows[("h-right", MODULE)]["reason"].startswith("missing notebook")
+    assert rows[("d-right", TINY)]["reason"].startswith("missing notebook")
+    assert rows[("d-right", MODULE)]["pattern"] == "nbgrader" and rows[("h-right", TINY)]["pattern"] == "plain"
+    assert "download/notes.txt" in (graded["out"] / "unmatched.csv").read_text()
+    assert "[##############################]" in graded["proc"].stderr  # the progress bar
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("student,mode", sorted(REAL.items()))
+def test_real_module_scores(graded, student, mode):
+    row = _rows(graded["out"])[(student, MODULE)]
+    full = hostile.max_score(MODULE, graded["template"])
+    assert row["status"] == res.GRADED and float(row["max_score"]) == full
+    assert float(row["score"]) == hostile.expected_score(MODULE, mode, graded["template"])
+
+
+KNOWN_HOLES = {"h-history-injection"}
+CASES = [c for c in hostile.CASES if c.student not in KNOWN_HOLES]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", CASES, ids=[c.student for c in CASES])
+def test_hostile_submission_outcome(graded, case):
+    row = _rows(graded["out"])[(case.student, TINY)]
+    assert row["status"] == case.status, row
+    if case.status == res.GRADED:
+        full = hostile.max_score(TINY, graded["template"])
+        assert float(row["max_score"]) == full
+        assert float(row["score"]) == (full if case.score == "max" else 0.0), row
+    else:
+        assert case.reason in row["reason"], row
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="grader.verify reads answers from IPython's input history, which learner "
+                                       "code can append to (the appended answers must be right ones)")
+@pytest.mark.parametrize("student", sorted(KNOWN_HOLES))
+def test_known_cheats_gain_nothing(graded, student):
+    row = _rows(graded["out"])[(student, TINY)]
+    assert row["status"] == res.GRADED and float(row["score"]) == 0.0
+
+
+@pytest.mark.slow
+def test_tampering_is_flagged_for_review(graded):
+    rows = _rows(graded["out"])
+    for student in ("h-monkeypatch", "h-import-hook", "h-history-injection", "h-kernel-exit"):
+        assert "suspicious code" in rows[(student, TINY)]["notes"], student
+    assert "suspicious" not in rows[("h-right", TINY)]["notes"]
+    assert "suspicious" not in rows[("d-right", MODULE)]["notes"]
+
+
+@pytest.mark.slow
+def test_feedback_shows_mistakes_and_solutions_but_no_hidden_tests(graded):
+    out = graded["out"]
+    rows = _rows(out)
+    for (student, module), row in rows.items():
+        if row["status"] != res.GRADED:
+            assert row["feedback"] == ""
+            continue
+        path = out / row["feedback"]
+        assert path.exists(), row
+        text = path.read_text(encoding="utf-8")
+        assert fb.leaks(text) == [], (student, fb.leaks(text))
+        if student != "h-monkeypatch":  # its own check() prints nothing; the hidden tests still fail it
+            assert "Worked solution" in text, student
+    for student, module in (("h-wrong", TINY), ("d-wrong", MODULE)):
+        text = (out / rows[(student, module)]["feedback"]).read_text(encoding="utf-8")
+        for spec in hostile.graded_specs(module, graded["template"]):
+            assert spec.mistakes[0].id in text, (student, spec.id)
+
+
+@pytest.mark.slow
+def test_report_counts_misconceptions_and_has_plots(graded):
+    out = graded["out"]
+    text = (out / "report.html").read_text(encoding="utf-8")
+    assert text.count("data:image/png;base64,") >= 6  # 3 plots x 2 modules
+    assert fb.leaks(text) == []
+    assert "h-kernel-exit" in text and "notes.txt" in text
+    rows = {(r["student_id"], r["module"]): r for r in json.loads((out / "results.json").read_text())["rows"]}
+    for module, (right, wrong, untouched) in ((TINY, ("h-right", "h-wrong", "h-untouched")),
+                                              (MODULE, ("d-right", "d-wrong", "d-untouched"))):
+        for spec in hostile.graded_specs(module, graded["template"]):
+            assert rows[(wrong, module)]["exercises"][spec.id]["misconception"] == spec.mistakes[0].id
+            assert rows[(untouched, module)]["exercises"][spec.id]["status"] == "unanswered"
+            assert rows[(right, module)]["exercises"][spec.id]["status"] == "correct"
+            assert spec.mistakes[0].id in text
+    # the monkeypatched checks print nothing, the hidden tests still name the misconception
+    patched = rows[("h-monkeypatch", TINY)]["exercises"]
+    assert {e["misconception"] for e in patched.values()} == {s.mistakes[0].id for s in hostile.graded_specs(TINY, graded["template"])}
+
+
+@pytest.mark.slow
+def test_merged_gradebook_matches_grades_csv(graded):
+    from nbgrader.api import Gradebook
+
+    rows = _rows(graded["out"])
+    with Gradebook(f"sqlite:///{graded['out'] / 'gradebook.db'}", "driftlab") as gb:
+        for (student, module), row in rows.items():
+            if row["status"] == res.GRADED:
+                assert gb.find_submission(module, student).score == float(row["score"])
+
+
+@pytest.mark.slow
+def test_rerun_skips_what_is_graded_and_gives_the_same_grades(graded):
+    out = graded["out"]
+    before = (out / "grades.csv").read_text()
+    start = time.monotonic()
+    proc = _grade(graded["archive"], out, graded["course"])
+    assert proc.returncode == 0, proc.stderr
+    assert "autograding" not in proc.stderr and "already graded" in proc.stderr
+    assert (out / "grades.csv").read_text() == before
+    assert time.monotonic() - start < graded["seconds"] / 2
