@@ -98,3 +98,10 @@ def hidden_test(entry: dict[str, Any]) -> str:
     """The hidden region the build appends to an exercise's test cell."""
     token = bank.encode({entry["id"]: entry})
     return ("### BEGIN HIDDEN TESTS\n" + HIDDEN_PRELUDE + f'_dl_verify("{token}")\n' + "### END HIDDEN TESTS")
+
+
+def _define_for_tests(code: str, name: str, setup: str = "") -> Any:
+    """Define a mistake's buggy implementation the way the build does (for tests of the specs)."""
+    from .assess import _define
+
+    return _define(code, name, setup)

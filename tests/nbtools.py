@@ -26,11 +26,29 @@ def release_path(module: str) -> Path:
     return ROOT / "notebooks" / module / solution_path(module).name
 
 
+_EXECUTED: dict[tuple[str, str, float], object] = {}
+
+
 def execute(path_or_nb, cwd: Path, env: dict | None = None, timeout: int = 180):
-    """Run a notebook top to bottom in a fresh kernel (errors recorded, not raised)."""
+    """Run a notebook top to bottom in a fresh kernel (errors recorded, not raised).
+
+    A notebook file run without extra environment is run once per test session (keyed by its path
+    and modification time) and each caller gets its own copy: several tests read the same run.
+    """
+    import copy
+
+    if isinstance(path_or_nb, (str, Path)) and not env:
+        key = (str(Path(path_or_nb).resolve()), str(Path(cwd).resolve()), Path(path_or_nb).stat().st_mtime)
+        if key not in _EXECUTED:
+            _EXECUTED[key] = _execute(nbformat.read(path_or_nb, as_version=4), cwd, None, timeout)
+        return copy.deepcopy(_EXECUTED[key])
+    nb = nbformat.read(path_or_nb, as_version=4) if isinstance(path_or_nb, (str, Path)) else path_or_nb
+    return _execute(nb, cwd, env, timeout)
+
+
+def _execute(nb, cwd: Path, env: dict | None, timeout: int):
     from nbclient import NotebookClient
 
-    nb = nbformat.read(path_or_nb, as_version=4) if isinstance(path_or_nb, (str, Path)) else path_or_nb
     old = {k: os.environ.get(k) for k in (env or {})}
     os.environ.update(env or {})
     try:

@@ -129,7 +129,7 @@ def test_every_function_mistake_has_its_own_message(entries):
     ("<", "correct"), ("C", "correct"),
     (">=", "ge-improved-or-same"), ("!=", "ne-any-change"), ("==", "eq-only-equality"),
     ("A", "ge-improved-or-same"), ("B", "ne-any-change"), ("D", "eq-only-equality"),
-    ("<=", "unknown"), (">", "unknown"),
+    ("<=", "le-equal-is-not-a-drop"), (">", "gt-reversed"),
 ])
 def test_task2_tells_lt_from_le_ne_eq_ge(entries, fill, outcome):
     entry = entries["thresh-task2"]

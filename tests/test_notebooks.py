@@ -123,6 +123,34 @@ def _apply_mistake(release, spec, mistake) -> bool:
     return False
 
 
+@pytest.mark.parametrize("module", MODULES)
+def test_every_mistake_has_its_message_and_no_points(module):
+    """Each known mistake of each exercise, judged exactly as the hidden test judges it."""
+    from grader.assess import assess
+    from grader.source import compile_notebook
+    from grader.verify import _define_for_tests
+
+    entries = compile_notebook(nbformat.read(solution_path(module), as_version=4), hidden=True)
+    checked = 0
+    for spec in _specs(module):
+        for mistake in spec.mistakes:
+            if spec.kind == "function":
+                answer = _define_for_tests(mistake.code, spec.name, spec.setup)
+            elif mistake.code:
+                answer = textwrap.dedent(mistake.code)
+            else:
+                letters = {**spec.answer, **(mistake.when or {})}
+                if spec.kind == "choice":
+                    answer = letters[1]
+                else:
+                    fills = {b: spec.options[b][letters[b]] for b in spec.blanks}
+                    answer = fill(spec.template, {**fills, **(mistake.fill or {})})
+            verdict = assess(entries[spec.id], answer)
+            assert verdict.status == "incorrect" and verdict.misconception == mistake.id, (spec.id, mistake.id, verdict)
+            checked += 1
+    assert checked > 0
+
+
 def _record(nb, exercise):
     found = [r for r in results(nb) if r.get("exercise") == exercise]
     answers = [a for r in results(nb) if "answers" in r for a in r["answers"] if a["exercise"] == exercise]
@@ -137,7 +165,9 @@ def test_nbgrader_full_marks_zero_and_every_mistake(module, course):
     R.submit(course, "untouched", module, release_file)
     specs = [s for s in _specs(module) if s.graded]
     applied: dict[str, list[tuple[str, str]]] = {}
-    for k in range(max((len(s.mistakes) for s in specs), default=0)):
+    # Two mistake submissions per module go through real nbgrader (the first and second mistake of
+    # every exercise); every mistake is checked without a kernel in test_every_mistake_has_its_message.
+    for k in range(min(2, max((len(s.mistakes) for s in specs), default=0))):
         student = f"mistake{k}"
         nb = nbformat.read(release_file, as_version=4)
         done = []

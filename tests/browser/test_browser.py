@@ -86,6 +86,11 @@ def test_run_all_has_no_error(page, lab_server, relative):
     open_notebook(page, lab_server, relative)
     start = time.monotonic()
     run_all(page)
+    # The kernel can look idle for a moment between queued cells: wait until every cell has its [n].
+    page.wait_for_function(
+        "() => { const cells = [...document.querySelectorAll('.jp-CodeCell')];"
+        " const ran = cells.filter(c => /\\[\\d+\\]/.test((c.querySelector('.jp-InputArea-prompt') || {}).innerText || ''));"
+        " return cells.length > 0 && ran.length === cells.length; }", timeout=180_000)
     page.shots.take("ran-all")
     code_cells = page.locator(".jp-CodeCell").count()
     done = page.locator(".jp-CodeCell .jp-InputArea-prompt", has_text=re.compile(r"\[\d+\]")).count()
