@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import textwrap
 from pathlib import Path
 
 import nbformat
@@ -13,7 +14,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")  # alembic
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+from grader.blanks import strip_solution_marks  # noqa: E402
 from grader.feedback import RESULT_MIME  # noqa: E402
+from grader.source import ANSWER_MAGIC, magic_body, solution_code  # noqa: E402
 
 MODULES = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir() and not p.name.startswith("."))
 
@@ -84,3 +87,34 @@ def results(nb) -> list[dict]:
                 value = data[RESULT_MIME]
                 found.append(json.loads(value) if isinstance(value, str) else dict(value))
     return found
+
+
+def compiled(module: str, hidden: bool = True) -> dict:
+    """The exercise entries of a module's instructor notebook, as the build compiles them."""
+    from grader.source import compile_notebook
+
+    return compile_notebook(nbformat.read(solution_path(module), as_version=4), hidden=hidden)
+
+
+def fill_release(release, solution, replace: dict[str, str] | None = None):
+    """A copy of ``release`` answered like ``solution``; ``replace`` maps exercise id -> answer source
+    (a letter or blanks code for ``%%answer`` cells, a whole function for function cells)."""
+    replace = replace or {}
+    answers = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in solution.cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    nb = nbformat.from_dict(release)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        if not grade_id.endswith("-answer"):
+            continue
+        exercise = grade_id[: -len("-answer")]
+        source = answers[grade_id]
+        parsed = magic_body(source, ANSWER_MAGIC)
+        if exercise in replace:
+            body = textwrap.dedent(replace[exercise]).strip("\n")
+            cell.source = f"{ANSWER_MAGIC} {exercise}\n{body}" if parsed else body
+        elif parsed:
+            cell.source = strip_solution_marks(source)
+        else:
+            cell.source = solution_code(source)
+    return nb

@@ -5,8 +5,7 @@ import json
 
 import nbformat
 import pytest
-from nbtools import errors, execute, results, solution_path
-from test_module_03 import fill_release
+from nbtools import errors, execute, fill_release, results, solution_path
 
 from grader import nbgrader_run as R
 from grader.assess import assess

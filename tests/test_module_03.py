@@ -9,12 +9,11 @@ import textwrap
 
 import nbformat
 import pytest
-from nbtools import ROOT, errors, execute, release_path, results, solution_path
+from nbtools import compiled, errors, execute, fill_release, release_path, results, solution_path
 
 from grader import nbgrader_run as R
 from grader.assess import assess
-from grader.blanks import strip_solution_marks
-from grader.source import ANSWER_MAGIC, compile_notebook, magic_body, solution_code
+from grader.source import compile_notebook
 
 MODULE = "03_accuracy_thresholds"
 
@@ -61,33 +60,9 @@ def define(code: str, name: str):
     return namespace[name]
 
 
-def fill_release(release, solution, replace: dict[str, str] | None = None):
-    """A copy of ``release`` answered like ``solution``; ``replace`` maps exercise id -> answer source
-    (a letter or blanks code for ``%%answer`` cells, a whole function for function cells)."""
-    replace = replace or {}
-    answers = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in solution.cells
-               if c.metadata.get("nbgrader", {}).get("solution")}
-    nb = nbformat.from_dict(release)
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
-        if not grade_id.endswith("-answer"):
-            continue
-        exercise = grade_id[: -len("-answer")]
-        source = answers[grade_id]
-        parsed = magic_body(source, ANSWER_MAGIC)
-        if exercise in replace:
-            body = textwrap.dedent(replace[exercise]).strip("\n")
-            cell.source = f"{ANSWER_MAGIC} {exercise}\n{body}" if parsed else body
-        elif parsed:
-            cell.source = strip_solution_marks(source)
-        else:
-            cell.source = solution_code(source)
-    return nb
-
-
 @pytest.fixture(scope="module")
 def entries():
-    return compile_notebook(nbformat.read(solution_path(MODULE), as_version=4), hidden=True)
+    return compiled(MODULE)
 
 
 def _message(entry, mistake_id):

@@ -6,7 +6,7 @@ import textwrap
 
 import nbformat
 import pytest
-from nbtools import solution_path
+from nbtools import compiled, solution_path
 
 from grader.assess import CORRECT, INCORRECT, assess
 from grader.blanks import fill
@@ -23,8 +23,8 @@ def nb():
 
 
 @pytest.fixture(scope="module")
-def hidden(nb):
-    return compile_notebook(nb, hidden=True)
+def hidden():
+    return compiled(MODULE)
 
 
 @pytest.fixture(scope="module")

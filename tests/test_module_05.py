@@ -7,7 +7,7 @@ import textwrap
 import nbformat
 import numpy as np
 import pytest
-from nbtools import solution_path
+from nbtools import compiled, solution_path
 
 from grader.assess import CORRECT, INCORRECT, assess
 from grader.source import compile_notebook, specs_in
@@ -21,8 +21,8 @@ def nb():
 
 
 @pytest.fixture(scope="module")
-def hidden(nb):
-    return compile_notebook(nb, hidden=True)
+def hidden():
+    return compiled(MODULE)
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,12 @@ import time
 
 import nbformat
 import pytest
-from nbtools import errors, execute, release_path, results, solution_path
+from nbtools import errors, execute, fill_release, release_path, results, solution_path
 
 from grader import lab as L
 from grader import nbgrader_run as R
 from grader.assess import assess
-from grader.source import compile_notebook, reference_function, solution_code, specs_in
+from grader.source import compile_notebook, reference_function, specs_in
 
 MODULE = "06_drift_lab"
 EXERCISE = "lab-policy"
@@ -38,21 +38,6 @@ def entry(solution_nb):
 @pytest.fixture(scope="module")
 def spec(solution_nb):
     return next(s for _, s in specs_in(solution_nb) if s.id == EXERCISE)
-
-
-def fill_release(release, solution, replace: dict[str, str] | None = None):
-    """A copy of ``release`` with each function answer cell taken from ``solution`` (or ``replace``)."""
-    replace = replace or {}
-    answers = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in solution.cells
-               if c.metadata.get("nbgrader", {}).get("solution")}
-    nb = nbformat.from_dict(release)
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
-        if grade_id.endswith("-answer"):
-            exercise = grade_id[: -len("-answer")]
-            source = replace.get(exercise) or solution_code(answers[grade_id])
-            cell.source = textwrap.dedent(source).strip("\n")
-    return nb
 
 
 def define(code: str):

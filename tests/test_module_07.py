@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from nbtools import RESULT_MIME, errors, execute, results, solution_path
-from test_module_03 import fill_release
+from nbtools import RESULT_MIME, errors, execute, fill_release, results, solution_path
 
 from grader import nbgrader_run as R
 from grader.source import specs_in
