@@ -10,7 +10,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from .. import nbgrader_run as R
 
 # Text that only hidden tests contain (nbgrader's delimiters and grader.verify.hidden_test's code).
 HIDDEN_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "_dl_verify", "from grader.verify import", "_dl_sys")
@@ -19,14 +18,6 @@ HIDDEN_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "_dl_verify", "from 
 def leaks(text: str) -> list[str]:
     """The hidden-test markers found in a text (empty when it is clean)."""
     return [m for m in HIDDEN_MARKERS if m in text]
-
-
-def generate(course: Path, module: str) -> str:
-    """``nbgrader generate_feedback MODULE --force`` for every autograded student; '' or the problem."""
-    proc = R.run_nbgrader(course, "generate_feedback", module, "--force", "--log-level=WARN", check=False)
-    if proc.returncode != 0:
-        return "nbgrader generate_feedback failed: " + (proc.stdout + proc.stderr).strip().splitlines()[-1][:200]
-    return ""
 
 
 def collect(course: Path, module: str, student: str, dest: Path) -> tuple[Path | None, str]:

@@ -95,8 +95,8 @@ def explain_failure(error: str) -> str:
                 "release of this module)")
     if error.startswith("course module could not be generated"):
         return error
-    if "killed after" in low:
-        return "timeout: grading this batch took too long and was stopped"
+    if error.startswith(("timeout:", "internal error")):
+        return error
     return f"nbgrader could not grade it: {error[:300]}"
 
 

@@ -1,26 +1,22 @@
 """Parallel autograding with real nbgrader: N workers, each with its own scratch course and gradebook.
 
-nbgrader's ``autograde`` is serial and its gradebook is one SQLite file, so the batch is split:
+nbgrader's ``autograde`` is serial and its gradebook is one SQLite file (nbgrader#174), so:
 
 * the course (config + ``solutions/``) is generated once (``nbgrader generate_assignment`` for each
   module that has submissions) into a template course directory, cached by the course's fingerprint;
-* each worker copies that template (its own ``gradebook.db``), then repeatedly takes a chunk of
-  submissions of one module from a shared queue, puts them in a chunk-specific ``submitted``
-  folder (``--CourseDirectory.submitted_directory``) and runs one ``nbgrader autograde`` over it;
-* after each chunk the worker reads every submission's grades back from its own gradebook and the
-  autograded notebook (see :mod:`grader.batch.results`); nbgrader's log attributes failures
-  (corrupt file, kernel died …) to students;
-* when the queue is empty the worker runs ``nbgrader generate_feedback`` for its students.
+* each worker runs one long-lived :mod:`grader.batch.autograder` process on its own copy of that
+  template (its own ``gradebook.db``) and feeds it one submission at a time from a shared queue;
+  the process autogrades it with nbgrader's own converter, reads the grades back from its gradebook
+  (see :mod:`grader.batch.results`) and writes the feedback;
+* the per-cell scores go into one merged gradebook afterwards (:mod:`grader.batch.gradebook`).
 
-Workers are threads that drive nbgrader subprocesses (the CPU work is in nbgrader and the kernels),
-so there is no shared mutable state except the queue and the results dict (guarded by a lock).
 Each submission is graded exactly as a serial ``nbgrader autograde`` would: same config, same
 gradebook contents, one fresh kernel per notebook.
 """
 from __future__ import annotations
 
 import hashlib
-import math
+import json
 import os
 import queue
 import re
@@ -34,8 +30,6 @@ from pathlib import Path
 from typing import Callable
 
 from .. import nbgrader_run as R
-from . import feedback as fb
-from . import results as res
 
 ROOT = R.ROOT
 
@@ -136,47 +130,16 @@ def parse_failures(log: str) -> dict[str, str]:
     return failures
 
 
-def _autograde(course: Path, module: str, submitted: str, timeout: int | None, log_path: Path,
-               on_student_done: Callable[[str], None], limit: float) -> str:
-    """One ``nbgrader autograde`` over a chunk folder; calls back as each student finishes."""
-    cmd = [sys.executable, "-m", "nbgrader", "autograde", module, "--create", "--force", "--log-level=INFO",
-           f"--CourseDirectory.root={course}", f"--CourseDirectory.submitted_directory={submitted}"]
-    if timeout:
-        cmd.append(f"--Execute.timeout={int(timeout)}")
-    env = R.nbgrader_env()
-    env.setdefault("MPLBACKEND", "Agg")
-    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    lines: list[str] = []
-    current: list[str | None] = [None]
-    with subprocess.Popen(cmd, cwd=course, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, errors="replace") as proc:
-        timer = threading.Timer(limit, proc.kill)
-        timer.start()
-        try:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                lines.append(line)
-                match = START.search(line)
-                if match:
-                    if current[0] is not None:
-                        on_student_done(current[0])
-                    current[0] = match.group("student")
-        finally:
-            timer.cancel()
-            proc.wait()
-    if current[0] is not None:
-        on_student_done(current[0])
-    text = "".join(lines)
-    if proc.returncode not in (0, 1):
-        text += f"\n[driftlab] nbgrader autograde ended with code {proc.returncode} (killed after {limit:.0f} s?)\n"
-    with open(log_path, "a", encoding="utf-8") as fh:
-        fh.write(text)
-    return text
-
-
 @dataclass
 class Pool:
-    """A batch of jobs graded by ``workers`` workers in ``workdir``; results land in ``out``."""
+    """A batch of jobs graded by ``workers`` workers in ``workdir``; results land in ``out``.
+
+    Each worker is a thread that drives one :mod:`grader.batch.autograder` process (nbgrader
+    in-process, its own copy of the generated course and gradebook) and hands it one submission at a
+    time from a shared queue, longest modules first, so the workers finish together. A submission
+    that takes longer than the budget gets its process killed ("could not grade: timeout") and the
+    worker starts a fresh process for the rest.
+    """
 
     jobs: list[Job]
     modules: list[str]
@@ -190,6 +153,11 @@ class Pool:
     done: dict[tuple[str, str], Done] = field(default_factory=dict)
     template: Path | None = None  # the generated course the workers copied (set by run)
 
+    def budget(self) -> float:
+        """Seconds one submission may take in all before its process is killed (a backstop only:
+        nbgrader's per-cell timeout interrupts ordinary infinite loops long before)."""
+        return 300 + 10 * (self.timeout or 60)
+
     def run(self) -> dict[tuple[str, str], Done]:
         if not self.jobs:
             return {}
@@ -199,27 +167,19 @@ class Pool:
         for job in [j for j in self.jobs if j.module in broken]:
             self.done[(job.student, job.module)] = Done(job, error=f"course module could not be generated: {broken[job.module]}")
             self.progress(1, f"{job.student} · {job.module} (module broken)")
-        modules = [m for m in modules if m not in broken]
-        todo_jobs = [j for j in self.jobs if j.module in modules]
-        if not todo_jobs:
+        todo = [j for j in self.jobs if j.module not in broken]
+        if not todo:
             return self.done
-        workers = max(1, min(self.workers, len(todo_jobs)))
-        # Longest first (LPT): a module's cost per notebook is estimated by its instructor notebook's
-        # size; chunks small enough that no worker is left alone with a long tail.
-        size = max(1, math.ceil(len(todo_jobs) / (3 * workers)))
-        pending = []
-        for module in modules:
-            todo = [j for j in todo_jobs if j.module == module]
-            weight = sum(p.stat().st_size for p in (template / "solutions" / module).glob("*.ipynb"))
-            for i in range(0, len(todo), size):
-                pending.append((weight * len(todo[i:i + size]), module, todo[i:i + size]))
-        chunks: queue.Queue = queue.Queue()
-        for _, module, part in sorted(pending, key=lambda c: (-c[0], c[1])):
-            chunks.put((module, part))
+        # Longest first (LPT): a module's cost per notebook is estimated by its instructor notebook's size.
+        weight = {m: sum(p.stat().st_size for p in (template / "solutions" / m).glob("*.ipynb"))
+                  for m in {j.module for j in todo}}
+        pending: queue.Queue = queue.Queue()
+        for job in sorted(todo, key=lambda j: (-weight[j.module], j.module, j.student)):
+            pending.put(job)
         self._lock = threading.Lock()
-        self._chunk_no = 0
-        threads = [threading.Thread(target=self._worker, args=(w, template, chunks), daemon=True)
-                   for w in range(workers)]
+        self._generation = 0
+        threads = [threading.Thread(target=self._worker, args=(w, template, pending), daemon=True)
+                   for w in range(max(1, min(self.workers, len(todo))))]
         for t in threads:
             t.start()
         for t in threads:
@@ -228,64 +188,125 @@ class Pool:
             self.done.setdefault((job.student, job.module), Done(job, error="internal error: the worker stopped"))
         return self.done
 
-    def _worker(self, number: int, template: Path, chunks: queue.Queue) -> None:
-        course = self.workdir / f"worker-{number}"
+    def _worker(self, number: int, template: Path, pending: queue.Queue) -> None:
+        log_path = self.workdir / f"worker-{number}.log"
+        log_path.write_text("")
+        process: _Autograder | None = None
+        try:
+            while True:
+                try:
+                    job = pending.get_nowait()
+                except queue.Empty:
+                    break
+                try:
+                    if process is None:
+                        with self._lock:
+                            self._generation += 1
+                            course = self.workdir / f"worker-{number}-{self._generation}"
+                        process = _Autograder.start(template, course, self.out, log_path, self.timeout, self.feedback)
+                    reply = process.grade(job, self.budget())
+                except _Stopped as exc:
+                    if process is not None:
+                        process.kill()
+                    process = None
+                    reply = {"error": str(exc)}
+                except Exception as exc:  # noqa: BLE001 - never lose the batch
+                    if process is not None:
+                        process.kill()
+                    process = None
+                    reply = {"error": f"internal error running nbgrader: {exc}"}
+                self._record(job, reply)
+                self.progress(1, f"{job.student} · {job.module}")
+        finally:
+            if process is not None:
+                process.close()
+
+    def _record(self, job: Job, reply: dict) -> None:
+        error = reply.get("error")
+        autograded = reply.get("autograded")
+        feedback = reply.get("feedback")
+        done = Done(job, cells=None if error else reply.get("cells"), error=error,
+                    autograded=Path(autograded) if autograded and not error else None,
+                    feedback=Path(feedback) if feedback else None,
+                    feedback_problem=reply.get("feedback_problem") or "")
+        with self._lock:
+            self.done[(job.student, job.module)] = done
+
+
+class _Stopped(Exception):
+    """The autograder process died or ran over its budget (the message is the reason)."""
+
+
+class _Autograder:
+    """One :mod:`grader.batch.autograder` process and the thread that reads its replies."""
+
+    def __init__(self, proc: subprocess.Popen, course: Path, log_path: Path) -> None:
+        self.proc, self.course, self.log_path = proc, course, log_path
+        self.replies: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    @classmethod
+    def start(cls, template: Path, course: Path, out: Path, log_path: Path, timeout: int | None,
+              feedback: bool) -> "_Autograder":
         if course.exists():
             shutil.rmtree(course)
         shutil.copytree(template, course)
-        log_path = self.workdir / f"worker-{number}.log"
-        log_path.write_text("")
-        graded_modules: set[str] = set()
-        mine: list[Job] = []
-        while True:
-            try:
-                module, jobs = chunks.get_nowait()
-            except queue.Empty:
-                break
-            with self._lock:
-                self._chunk_no += 1
-                folder = f"submitted-{self._chunk_no}"
-            name = notebook_name(course, module)
-            for job in jobs:
-                R.submit(course, job.student, module, job.notebook, name=name)
-                shutil.move(str(course / "submitted" / job.student / module),
-                            str(_ensure(course / folder / job.student) / module))
-            budget = 120 + len(jobs) * max(60, (self.timeout or 60)) * 6
-            try:
-                log = _autograde(course, module, folder, self.timeout, log_path,
-                                 lambda student: self.progress(1, f"{student} · {module}"), budget)
-            except Exception as exc:  # noqa: BLE001 - never lose the batch
-                log = ""
-                failures = {job.student: f"internal error running nbgrader: {exc}" for job in jobs}
-            else:
-                failures = parse_failures(log)
-            graded_modules.add(module)
-            for job in jobs:
-                self._collect(course, job, failures.get(job.student))
-                mine.append(job)
-        if self.feedback and mine:
-            for module in sorted(graded_modules):
-                try:
-                    problem = fb.generate(course, module)
-                except Exception as exc:  # noqa: BLE001 - feedback must not cost a learner the grade
-                    problem = f"generate_feedback failed: {exc}"
-                for job in (j for j in mine if j.module == module):
-                    done = self.done[(job.student, job.module)]
-                    if done.autograded is None:
-                        continue
-                    path, issue = fb.collect(course, module, job.student, self.out / "feedback")
-                    done.feedback, done.feedback_problem = path, issue or problem
+        cmd = [sys.executable, "-m", "grader.batch.autograder", str(course), str(out)]
+        if timeout:
+            cmd.append(f"--timeout={int(timeout)}")
+        if not feedback:
+            cmd.append("--no-feedback")
+        env = R.nbgrader_env()  # exactly what `nbgrader autograde` gets: the kernels must not see a difference
+        with open(log_path, "a", encoding="utf-8") as log:
+            proc = subprocess.Popen(cmd, cwd=course, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=log, text=True, errors="replace", bufsize=1)
+        worker = cls(proc, course, log_path)
+        ready = worker._reply(180)
+        if not ready.get("ready"):
+            worker.kill()
+            raise _Stopped("internal error: the grading process did not start (see .work/worker-*.log)")
+        return worker
 
-    def _collect(self, course: Path, job: Job, failure: str | None) -> None:
-        cells = None if failure else res.gradebook_cells(course, job.module, job.student)
-        autograded = course / "autograded" / job.student / job.module / notebook_name(course, job.module)
-        kept = None
-        if autograded.exists() and not failure:
-            kept = self.out / "autograded" / job.student / job.module / autograded.name
-            kept.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(autograded, kept)
-        with self._lock:
-            self.done[(job.student, job.module)] = Done(job, cells=cells, error=failure, autograded=kept)
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            try:
+                self.replies.put(json.loads(line))
+            except ValueError:
+                continue
+        self.replies.put(None)  # end of output: the process is gone
+
+    def _reply(self, limit: float) -> dict:
+        try:
+            reply = self.replies.get(timeout=limit)
+        except queue.Empty:
+            raise _Stopped(f"timeout: grading took longer than {limit:.0f} s and was stopped") from None
+        if reply is None:
+            code = self.proc.wait()
+            raise _Stopped(f"internal error: the grading process stopped (exit code {code})")
+        return reply
+
+    def grade(self, job: Job, limit: float) -> dict:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps({"student": job.student, "module": job.module,
+                                          "notebook": str(job.notebook)}) + "\n")
+        self.proc.stdin.flush()
+        reply = self._reply(limit)
+        with open(self.log_path, "a", encoding="utf-8") as fh:
+            fh.write(f"--- {job.student} · {job.module}: {reply.get('seconds', '?')} s\n{reply.pop('log', '')}")
+        return reply
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+    def close(self) -> None:
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            self.proc.wait(timeout=60)
+        except Exception:  # noqa: BLE001
+            self.kill()
 
 
 def _ensure(path: Path) -> Path:
