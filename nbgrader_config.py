@@ -5,7 +5,12 @@ from nbgrader.preprocessors import (CheckCellMetadata, ClearHiddenTests, ClearMa
                                     ComputeChecksums, IncludeHeaderFooter, InstantiateTests, LockCells,
                                     SaveCells)
 
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, Execute, IgnorePattern, LimitOutput,
+                                    SaveAutoGrades)
+
 from grader.build import ClearBlanks, ExpandExercises
+from grader.seals import CheckSeals, SealHiddenTests
 
 c = get_config()  # noqa: F821 - provided by nbgrader
 
@@ -30,6 +35,12 @@ c.Execute.startup_timeout = 120
 # Warnings on stderr must not zero a correct answer (nbgrader scores any stderr as a failure).
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"Warning"
+# nbgrader's autograde steps, with a proof checked outside the kernel that every hidden test ran
+# and judged the notebook's own answer (grader/seals.py: learner code cannot skip or fool them).
+c.Autograde.autograde_preprocessors = [
+    SealHiddenTests, Execute, IgnorePattern, CheckSeals, ClearMetadataPreprocessor, LimitOutput,
+    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+]
 # Deleted test cells come back (edited ones always do).
 c.OverwriteCells.add_missing_cells = True
 # Feedback never shows hidden tests (nbgrader#917).

@@ -10,6 +10,7 @@ import contextlib
 import copy
 import io
 import math
+import os
 import signal
 import threading
 import warnings
@@ -88,11 +89,39 @@ def time_limit(seconds: float):
 
 @contextlib.contextmanager
 def quiet():
-    """Swallow the learner code's prints and warnings while it is probed (noise is not a verdict)."""
+    """Swallow the learner code's prints and warnings while it is probed (noise is not a verdict).
+
+    Both Python's streams and the file descriptors under them: a C library or ``os.write(2, ...)``
+    writes to fd 2 directly, and nbgrader scores a test cell with any stderr output zero.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), _fds_silenced():
             yield
+
+
+@contextlib.contextmanager
+def _fds_silenced(fds: tuple[int, ...] = (1, 2)):
+    """Point file descriptors 1 and 2 at /dev/null for the duration (restored afterwards)."""
+    saved: list[tuple[int, int]] = []
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        yield
+        return
+    try:
+        for fd in fds:
+            try:
+                saved.append((fd, os.dup(fd)))
+                os.dup2(devnull, fd)
+            except OSError:
+                continue
+        yield
+    finally:
+        for fd, copy in reversed(saved):
+            os.dup2(copy, fd)
+            os.close(copy)
+        os.close(devnull)
 
 
 @dataclass

@@ -40,11 +40,18 @@ def _answer(entry: dict[str, Any]) -> Any:
     return recorded_answer(entry["id"])
 
 
-def verify(token: str) -> None:
-    """Pass silently when the answer is right; otherwise fail the test cell with a short reason."""
+def verify(token: str, seal: str | None = None) -> None:
+    """Pass when the answer is right; otherwise fail the test cell with a short reason.
+
+    Under autograde nbgrader passes a ``seal`` (:mod:`grader.seals`): a pass then publishes it with
+    a hash of the judged answer, which nbgrader checks outside the kernel against the notebook.
+    """
     entry = next(iter(bank.decode(token).values()))
-    verdict = assess(entry, _answer(entry))
+    answer = _answer(entry)
+    verdict = assess(entry, answer)
     if verdict.status == CORRECT:
+        if seal is not None:
+            _publish_seal(entry, seal, answer)
         return
     if verdict.status == "unanswered":
         reason = "not answered"
@@ -53,6 +60,15 @@ def verify(token: str) -> None:
     else:
         reason = f"{verdict.misconception}: {verdict.message}"
     _fail(f"{entry['id']}: {reason}")
+
+
+def _publish_seal(entry: dict[str, Any], seal: str, answer: Any) -> None:
+    from IPython.display import publish_display_data
+
+    from .seals import SEAL_MIME, answer_digest
+
+    digest = answer_digest(answer) if entry["kind"] != "function" else None
+    publish_display_data({"text/plain": "", SEAL_MIME: {"exercise": entry["id"], "seal": seal, "answer": digest}})
 
 
 def _fail(message: str) -> None:

@@ -242,8 +242,9 @@ def always_equal(nb: Any, specs: list[Any]) -> bytes:
     return _dump(nb)
 
 
-NOISE = ('import sys, warnings\n'
+NOISE = ('import os, sys, warnings\n'
          'print("DeprecationWarning: something is deprecated", file=sys.stderr)\n'
+         'os.write(2, b"native library noise on file descriptor 2\\n")\n'
          'warnings.warn("this is only noise", UserWarning)\n'
          'print("some debugging output on stderr", file=sys.stderr)')
 
@@ -259,8 +260,9 @@ def stderr_noise(nb: Any, specs: list[Any]) -> bytes:
         if exercise in functions:
             lines = cell.source.splitlines()
             head = next(i for i, line in enumerate(lines) if line.startswith("def "))
-            noise = ['    import sys, warnings',
+            noise = ['    import os, sys, warnings',
                      '    print("debug: called", file=sys.stderr)',
+                     '    os.write(2, b"native library noise on file descriptor 2\\n")',
                      '    warnings.warn("deprecated input", DeprecationWarning)']
             cell.source = "\n".join(lines[: head + 1] + noise + lines[head + 1:])
     return _dump(nb)
@@ -275,6 +277,20 @@ def history_injection(wrong: Any, right: Any) -> bytes:
         index = _index(nb, f"{exercise}-test")
         nb.cells.insert(index, _code(f"get_ipython().history_manager.input_hist_raw.append({cell.source!r})"))
     return _dump(nb)
+
+
+SKIP_TESTS = '''\
+def _skip_grading(lines):
+    """Rewrite every cell that holds a hidden test into `pass` before IPython runs it."""
+    text = "".join(lines)
+    return ["pass\\n"] if ("HIDDEN TESTS" in text or "verify" in text) else lines
+get_ipython().input_transformers_cleanup.insert(0, _skip_grading)
+'''
+
+
+def skip_hidden_tests(nb: Any) -> bytes:
+    """Wrong answers, plus an IPython input transformer that turns the hidden tests into ``pass``."""
+    return _dump(_after_setup(nb, SKIP_TESTS))
 
 
 def infinite_loop(nb: Any) -> bytes:
@@ -323,6 +339,7 @@ CASES: list[Case] = [
     Case("h-monkeypatch", "graded", "zero", note="wrong answers + check/verify/assess/AssertionError replaced"),
     Case("h-import-hook", "graded", "zero", note="wrong answers + a sys.meta_path finder faking grader.verify"),
     Case("h-history-injection", "graded", "zero", note="wrong answers + right %%answer cells appended to IPython's history"),
+    Case("h-skip-tests", "graded", "zero", note="wrong answers + an input transformer that makes hidden tests `pass`"),
     Case("h-always-equal", "graded", "zero", note="answers are objects equal to everything"),
     Case("h-stderr-noise", "graded", "max", note="right answers with warnings and stderr prints around and inside"),
     Case("h-infinite-loop", "graded", "max", note="right answers + `while True: pass` cell (timeout, run continues)"),
@@ -351,6 +368,7 @@ def build_corpus(dest: Path, module: str, root: Path = ROOT) -> dict[str, Case]:
         "h-monkeypatch": lambda: monkeypatch_checks(wrong),
         "h-import-hook": lambda: import_hook(wrong),
         "h-history-injection": lambda: history_injection(wrong, right),
+        "h-skip-tests": lambda: skip_hidden_tests(wrong),
         "h-always-equal": lambda: always_equal(untouched, specs),
         "h-stderr-noise": lambda: stderr_noise(right, specs),
         "h-infinite-loop": lambda: infinite_loop(right),

@@ -4,9 +4,9 @@ Fast unit tests first; then one real run of ``driftlab grade --jobs 2`` (real nb
 holding every hostile case of ``tests/hostile.py`` (on a tiny module, so the run stays short) and a
 right / wrong / untouched 02_detecting_drift, shared by the slow tests.
 
-One cheat is known to gain points (``test_known_cheats_gain_nothing``, strict xfail): appending the
-right ``%%answer`` cells to IPython's input history (grader/verify.py reads answers from it). It needs
-the right answers, so it gains nothing a learner did not know; it is flagged "suspicious" for review.
+Cheats that rewire the learner's kernel (an input transformer that turns hidden tests into ``pass``,
+right ``%%answer`` cells appended to IPython's input history) are caught outside the kernel by the
+seals of grader/seals.py; they score zero and are flagged "suspicious" for review.
 """
 from __future__ import annotations
 
@@ -131,7 +131,7 @@ def test_discrimination_index_and_report_render(tmp_path):
     assert table["b"]["share_correct"] == 0.5 and table["b"]["misconceptions"]["oops"] == 5
     out = rp.render(rows, [ik.Unmatched("x.txt", "not a notebook")], tmp_path / "r.html")
     text = out.read_text()
-    assert text.count("data:image/png;base64,") == 3 and "kernel died" in text and "x.txt" in text
+    assert text.count("data:image/svg+xml;base64,") == 3 and "kernel died" in text and "x.txt" in text
 
 
 def test_exam_mode_verdicts_come_from_the_results_output():
@@ -225,12 +225,8 @@ def test_real_module_scores(graded, student, mode):
     assert float(row["score"]) == hostile.expected_score(MODULE, mode, graded["template"])
 
 
-KNOWN_HOLES = {"h-history-injection"}
-CASES = [c for c in hostile.CASES if c.student not in KNOWN_HOLES]
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("case", CASES, ids=[c.student for c in CASES])
+@pytest.mark.parametrize("case", hostile.CASES, ids=[c.student for c in hostile.CASES])
 def test_hostile_submission_outcome(graded, case):
     row = _rows(graded["out"])[(case.student, TINY)]
     assert row["status"] == case.status, row
@@ -243,18 +239,9 @@ def test_hostile_submission_outcome(graded, case):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="grader.verify reads answers from IPython's input history, which learner "
-                                       "code can append to (the appended answers must be right ones)")
-@pytest.mark.parametrize("student", sorted(KNOWN_HOLES))
-def test_known_cheats_gain_nothing(graded, student):
-    row = _rows(graded["out"])[(student, TINY)]
-    assert row["status"] == res.GRADED and float(row["score"]) == 0.0
-
-
-@pytest.mark.slow
 def test_tampering_is_flagged_for_review(graded):
     rows = _rows(graded["out"])
-    for student in ("h-monkeypatch", "h-import-hook", "h-history-injection", "h-kernel-exit"):
+    for student in ("h-monkeypatch", "h-import-hook", "h-history-injection", "h-skip-tests", "h-kernel-exit"):
         assert "suspicious code" in rows[(student, TINY)]["notes"], student
     assert "suspicious" not in rows[("h-right", TINY)]["notes"]
     assert "suspicious" not in rows[("d-right", MODULE)]["notes"]
@@ -272,7 +259,9 @@ def test_feedback_shows_mistakes_and_solutions_but_no_hidden_tests(graded):
         assert path.exists(), row
         text = path.read_text(encoding="utf-8")
         assert fb.leaks(text) == [], (student, fb.leaks(text))
-        if student != "h-monkeypatch":  # its own check() prints nothing; the hidden tests still fail it
+        if student == "h-skip-tests":  # its test cells were rewritten to `pass`: the seals say so
+            assert "did not run to the end" in text, student
+        elif student != "h-monkeypatch":  # its own check() prints nothing; the hidden tests still fail it
             assert "Worked solution" in text, student
     for student, module in (("h-wrong", TINY), ("d-wrong", MODULE)):
         text = (out / rows[(student, module)]["feedback"]).read_text(encoding="utf-8")
@@ -284,7 +273,7 @@ def test_feedback_shows_mistakes_and_solutions_but_no_hidden_tests(graded):
 def test_report_counts_misconceptions_and_has_plots(graded):
     out = graded["out"]
     text = (out / "report.html").read_text(encoding="utf-8")
-    assert text.count("data:image/png;base64,") >= 6  # 3 plots x 2 modules
+    assert text.count("data:image/svg+xml;base64,") >= 6  # 3 plots x 2 modules
     assert fb.leaks(text) == []
     assert "h-kernel-exit" in text and "notes.txt" in text
     rows = {(r["student_id"], r["module"]): r for r in json.loads((out / "results.json").read_text())["rows"]}

@@ -183,6 +183,8 @@ SUSPICIOUS = {
     "grader internals replaced": re.compile(r"^\s*grader\.[\w.]+\s*=(?!=)|setattr\(\s*grader\b", re.M),
     "check() redefined": re.compile(r"^\s*(def\s+check\s*\(|check\s*=(?!=))", re.M),
     "process exit": re.compile(r"\bos\._exit\b|\bos\.kill\b"),
+    "IPython execution rewired": re.compile(
+        r"\b(input_transformers_(cleanup|post)|ast_transformers|run_cell(_async)?\s*=|events\.register)\b"),
 }
 
 
