@@ -1,16 +1,21 @@
 """Benchmark: ``driftlab grade --jobs 2`` against serial ``nbgrader autograde`` on the same submissions.
 
-    python bench/grade.py [--n 100] [--jobs 2] [--keep DIR]
+    python bench/grade.py [--n 100] [--jobs 2] [--quick] [--keep DIR]
 
 Builds N synthetic submissions across the course's modules (right, wrong, untouched, a mix of right
 and wrong, and broken: corrupt JSON, empty file, a kernel that exits), then in the same run
 
-1. grades them with ``driftlab grade --jobs J`` (intake, parallel autograde, feedback, report), and
-2. autogrades the same files with one serial ``nbgrader autograde MODULE`` per module,
+1. grades them with ``driftlab grade --jobs J`` (intake, parallel autograde, feedback, report),
+2. again with ``--no-feedback`` (grades and report only; skipped with ``--quick``),
+3. autogrades the same files with one serial ``nbgrader autograde MODULE`` per module, and
+4. writes nbgrader's feedback with one serial ``nbgrader generate_feedback MODULE`` per module
+   (skipped with ``--quick``),
 
-both starting from an already generated course (generation is timed separately, once), and prints
-both times, the ratio and whether every (learner, module) got the same score or the same
-"not graded" verdict.
+all starting from an already generated course (generation is timed separately, once), and prints
+the times, the ratios — the whole ``driftlab grade`` against serial autograde alone (the headline),
+and like for like: grades against autograde, grades + feedback against autograde + generate_feedback
+— the CPU seconds each used, and whether every (learner, module) got the same score or the same
+"not graded" verdict in every run.
 """
 from __future__ import annotations
 
@@ -90,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=100, help="number of submissions (default 100)")
     parser.add_argument("--jobs", type=int, default=2, help="workers for driftlab grade (default 2)")
     parser.add_argument("--modules", nargs="*", help="only these modules (default: every module that builds)")
+    parser.add_argument("--quick", action="store_true",
+                        help="only driftlab grade (full) and serial autograde: no like-for-like runs")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
     args = parser.parse_args(argv)
 
@@ -113,29 +120,33 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(kinds)} submissions: " + ", ".join(f"{k} {list(kinds.values()).count(k)}"
                                                  for k in sorted(set(kinds.values()))))
 
-    # 1. driftlab grade --jobs J (the generated course is handed over, as a re-run would find it)
-    out = base / "out"
-    if out.exists():
-        shutil.rmtree(out)
-    (out / ".work" / "cache").mkdir(parents=True)
-    shutil.copytree(template, out / ".work" / "cache" / template.name)
-    load_a = os.getloadavg()[0]
-    cpu = _cpu()
-    t = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "grader.cli", "grade", str(corpus), "--out", str(out),
-                           "--jobs", str(args.jobs)], capture_output=True, text=True)
-    parallel_s = time.monotonic() - t
-    parallel_cpu = _cpu() - cpu
-    load_b = os.getloadavg()[0]
-    if proc.returncode != 0:
-        print(proc.stdout, proc.stderr)
-        return 1
-    timings = (out / "timings.json").read_text()
-    with open(out / "grades.csv", newline="") as fh:
-        ours = {(r["student_id"], r["module"]): (r["score"] if r["status"] == "graded" else "not graded")
-                for r in csv.DictReader(fh)}
+    def ours(*extra: str) -> tuple[float, float, dict, str]:
+        """One ``driftlab grade`` run from a fresh output folder (the generated course handed over)."""
+        out = base / "out"
+        if out.exists():
+            shutil.rmtree(out)
+        (out / ".work" / "cache").mkdir(parents=True)
+        shutil.copytree(template, out / ".work" / "cache" / template.name)
+        cpu = _cpu()
+        t = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "grader.cli", "grade", str(corpus), "--out", str(out),
+                               "--jobs", str(args.jobs), *extra], capture_output=True, text=True)
+        seconds, used = time.monotonic() - t, _cpu() - cpu
+        if proc.returncode != 0:
+            raise SystemExit(proc.stdout + proc.stderr)
+        with open(out / "grades.csv", newline="") as fh:
+            scores = {(r["student_id"], r["module"]): (r["score"] if r["status"] == "graded" else "not graded")
+                      for r in csv.DictReader(fh)}
+        return seconds, used, scores, " ".join((out / "timings.json").read_text().split())
 
-    # 2. serial nbgrader autograde, one process per module, same files
+    load = [os.getloadavg()[0]]
+    full_s, full_cpu, full_scores, full_phases = ours()
+    load.append(os.getloadavg()[0])
+    if not args.quick:
+        bare_s, bare_cpu, bare_scores, _ = ours("--no-feedback")
+        load.append(os.getloadavg()[0])
+
+    # serial nbgrader: one autograde process per module, then one generate_feedback per module
     course = base / "serial"
     if course.exists():
         shutil.rmtree(course)
@@ -143,35 +154,54 @@ def main(argv: list[str] | None = None) -> int:
     for (student, module) in kinds:
         name = wk.notebook_name(course, module)
         R.submit(course, student, module, corpus / f"{student}__{module}.ipynb", name=name)
-    load_c = os.getloadavg()[0]
     cpu = _cpu()
     t = time.monotonic()
     for module in modules:
         R.autograde(course, module)
-    serial_s = time.monotonic() - t
-    serial_cpu = _cpu() - cpu
-    load_d = os.getloadavg()[0]
+    serial_s, serial_cpu = time.monotonic() - t, _cpu() - cpu
+    load.append(os.getloadavg()[0])
     theirs = serial_scores(course, modules)
     for key in kinds:
         theirs.setdefault(key, "not graded")
+    if not args.quick:
+        cpu = _cpu()
+        t = time.monotonic()
+        for module in modules:
+            R.run_nbgrader(course, "generate_feedback", module, "--force", "--log-level=WARN", check=False)
+        feedback_s, feedback_cpu = time.monotonic() - t, _cpu() - cpu
+        load.append(os.getloadavg()[0])
 
-    differ = sorted(k for k in kinds if ours.get(k) != theirs.get(k))
-    print(f"driftlab grade --jobs {args.jobs} (intake + autograde + feedback + report): {parallel_s:.1f} s")
-    print(f"  phases: {' '.join(timings.split())}")
-    print(f"serial nbgrader autograde ({len(modules)} process(es)):                  {serial_s:.1f} s")
-    print(f"speed-up: {serial_s / parallel_s:.2f}x")
-    print(f"CPU seconds used: driftlab grade {parallel_cpu:.0f} s, serial nbgrader {serial_cpu:.0f} s "
-          f"(ratio {parallel_cpu / max(serial_cpu, 1e-9):.2f}; feedback + report are extra work)")
-    print(f"1-min load average on {os.cpu_count()} cores: driftlab run {load_a:.1f} -> {load_b:.1f}, "
-          f"serial run {load_c:.1f} -> {load_d:.1f} (other users' processes compete for the same cores)")
-    ideal = serial_cpu / max(parallel_cpu, 1e-9) * min(args.jobs, os.cpu_count() or 1)
-    print(f"on otherwise idle cores the CPU ratio bounds the speed-up at about {ideal:.2f}x")
-    print(f"scores agree: {'yes' if not differ else 'NO'} ({len(kinds) - len(differ)}/{len(kinds)} identical)")
-    for key in differ[:20]:
-        print(f"  {key}: driftlab {ours.get(key)!r} vs nbgrader {theirs.get(key)!r} ({kinds[key]})")
+    runs = {"driftlab grade": full_scores}
+    if not args.quick:
+        runs["driftlab grade --no-feedback"] = bare_scores
+    differ = {name: sorted(k for k in kinds if got.get(k) != theirs.get(k)) for name, got in runs.items()}
+    cores = min(args.jobs, os.cpu_count() or 1)
+    print(f"driftlab grade --jobs {args.jobs} (intake + autograde + feedback + report): {full_s:7.1f} s  CPU {full_cpu:5.0f} s")
+    print(f"  phases: {full_phases}")
+    if not args.quick:
+        print(f"driftlab grade --jobs {args.jobs} --no-feedback (grades + report):      {bare_s:7.1f} s  CPU {bare_cpu:5.0f} s")
+    print(f"serial nbgrader autograde ({len(modules)} processes):                      {serial_s:7.1f} s  CPU {serial_cpu:5.0f} s")
+    if not args.quick:
+        print(f"serial nbgrader generate_feedback ({len(modules)} processes):              {feedback_s:7.1f} s  CPU {feedback_cpu:5.0f} s")
+    print(f"speed-up, driftlab grade vs serial autograde:                   {serial_s / full_s:.2f}x "
+          f"(CPU ratio {full_cpu / max(serial_cpu, 1e-9):.2f}: feedback + report are extra work)")
+    if not args.quick:
+        print(f"speed-up, like for like, grades: --no-feedback vs autograde:     {serial_s / bare_s:.2f}x "
+              f"(CPU ratio {bare_cpu / max(serial_cpu, 1e-9):.2f})")
+        print(f"speed-up, like for like, grades + feedback:                     "
+              f"{(serial_s + feedback_s) / full_s:.2f}x (CPU ratio {full_cpu / max(serial_cpu + feedback_cpu, 1e-9):.2f})")
+    print(f"on {cores} otherwise idle cores the CPU ratio bounds the headline speed-up at about "
+          f"{serial_cpu / max(full_cpu, 1e-9) * cores:.2f}x")
+    print(f"1-min load average on {os.cpu_count()} cores before/after each run: "
+          + " -> ".join(f"{x:.1f}" for x in load) + " (other users' processes compete for the same cores)")
+    for name, keys in differ.items():
+        print(f"scores agree, {name} vs serial nbgrader: {'yes' if not keys else 'NO'} "
+              f"({len(kinds) - len(keys)}/{len(kinds)} identical)")
+        for key in keys[:20]:
+            print(f"  {key}: {runs[name].get(key)!r} vs nbgrader {theirs.get(key)!r} ({kinds[key]})")
     if not args.keep:
         shutil.rmtree(base, ignore_errors=True)
-    return 0 if not differ else 1
+    return 0 if not any(differ.values()) else 1
 
 
 if __name__ == "__main__":
