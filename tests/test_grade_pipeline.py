@@ -310,3 +310,31 @@ def test_rerun_skips_what_is_graded_and_gives_the_same_grades(graded):
     assert "autograding" not in proc.stderr and "already graded" in proc.stderr
     assert (out / "grades.csv").read_text() == before
     assert time.monotonic() - start < graded["seconds"] / 2
+
+
+@pytest.mark.slow
+def test_a_submission_over_its_budget_is_stopped_and_the_rest_are_graded(tmp_path):
+    """A notebook that outlives the per-submission budget (nbgrader's own cell timeout set very high)
+    costs that learner "could not grade: timeout"; the worker starts a fresh process for the next."""
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    hostile.write_tiny_module(course)
+    work = tmp_path / "work"
+    template, broken = wk.template_course(work / "cache", [TINY], course)
+    assert not broken, broken
+    right = hostile.answered(TINY, "right", template)
+    (tmp_path / "a.ipynb").write_bytes(hostile.infinite_loop(right))
+    (tmp_path / "b.ipynb").write_bytes(hostile._dump(right))
+    jobs = [wk.Job("a-hangs", TINY, tmp_path / "a.ipynb"), wk.Job("b-fine", TINY, tmp_path / "b.ipynb")]
+
+    class Impatient(wk.Pool):
+        def budget(self) -> float:
+            return 15.0
+
+    done = Impatient(jobs, [TINY], work, tmp_path / "out", workers=1, timeout=600, feedback=False,
+                     root=course).run()
+    assert done[("a-hangs", TINY)].error.startswith("timeout: grading took longer than 15 s")
+    fine = done[("b-fine", TINY)]
+    assert fine.error is None and sum(c["score"] for c in fine.cells.values()) == hostile.max_score(TINY, template)
+    assert len(list(work.glob("worker-0-*"))) == 2  # a fresh process (and course copy) after the kill

@@ -86,9 +86,9 @@ def grade_one(api: Any, course: Path, out: Path, request: dict[str, str], feedba
     reply: dict[str, Any] = {"student": student, "module": module, "log": result.get("log", ""),
                              "seconds": round(time.monotonic() - started, 2)}
     if not result.get("success"):
-        failures = parse_failures(result.get("log", ""))
-        error = failures.get(student) or (result.get("error") or "").strip().splitlines()[-1:] or ["nbgrader failed"]
-        reply["error"] = error if isinstance(error, str) else error[0]
+        traceback_lines = (result.get("error") or "").strip().splitlines()
+        reply["error"] = (parse_failures(result.get("log", "")).get(student)
+                          or (traceback_lines[-1] if traceback_lines else "nbgrader failed (see the log)"))
         return reply
     reply["cells"] = res.gradebook_cells(course, module, student)
     autograded = course / "autograded" / student / module / name

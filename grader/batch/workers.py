@@ -198,23 +198,28 @@ class Pool:
                     job = pending.get_nowait()
                 except queue.Empty:
                     break
-                try:
-                    if process is None:
-                        with self._lock:
-                            self._generation += 1
-                            course = self.workdir / f"worker-{number}-{self._generation}"
-                        process = _Autograder.start(template, course, self.out, log_path, self.timeout, self.feedback)
-                    reply = process.grade(job, self.budget())
-                except _Stopped as exc:
-                    if process is not None:
-                        process.kill()
-                    process = None
-                    reply = {"error": str(exc)}
-                except Exception as exc:  # noqa: BLE001 - never lose the batch
-                    if process is not None:
-                        process.kill()
-                    process = None
-                    reply = {"error": f"internal error running nbgrader: {exc}"}
+                reply: dict = {}
+                for _attempt in range(2):
+                    try:
+                        if process is None:
+                            with self._lock:
+                                self._generation += 1
+                                course = self.workdir / f"worker-{number}-{self._generation}"
+                            process = _Autograder.start(template, course, self.out, log_path, self.timeout,
+                                                        self.feedback)
+                        reply = process.grade(job, self.budget())
+                        break
+                    except _Gone as exc:  # it died before taking this job: once more on a fresh process
+                        process = _discard(process)
+                        reply = {"error": str(exc)}
+                    except _Stopped as exc:  # this job stopped it (timeout, crash): the job's outcome
+                        process = _discard(process)
+                        reply = {"error": str(exc)}
+                        break
+                    except Exception as exc:  # noqa: BLE001 - never lose the batch
+                        process = _discard(process)
+                        reply = {"error": f"internal error running nbgrader: {exc}"}
+                        break
                 self._record(job, reply)
                 self.progress(1, f"{job.student} · {job.module}")
         finally:
@@ -233,8 +238,19 @@ class Pool:
             self.done[(job.student, job.module)] = done
 
 
+def _discard(process: "_Autograder | None") -> None:
+    """Kill a worker's process (if any); returns None, the worker's new process."""
+    if process is not None:
+        process.kill()
+    return None
+
+
 class _Stopped(Exception):
-    """The autograder process died or ran over its budget (the message is the reason)."""
+    """The autograder process died or ran over its budget on a job (the message is the reason)."""
+
+
+class _Gone(_Stopped):
+    """The autograder process had already ended before it was given the job."""
 
 
 class _Autograder:
@@ -288,9 +304,12 @@ class _Autograder:
 
     def grade(self, job: Job, limit: float) -> dict:
         assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps({"student": job.student, "module": job.module,
-                                          "notebook": str(job.notebook)}) + "\n")
-        self.proc.stdin.flush()
+        try:
+            self.proc.stdin.write(json.dumps({"student": job.student, "module": job.module,
+                                              "notebook": str(job.notebook)}) + "\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise _Gone(f"internal error: the grading process had stopped (exit code {self.proc.poll()})") from None
         reply = self._reply(limit)
         with open(self.log_path, "a", encoding="utf-8") as fh:
             fh.write(f"--- {job.student} · {job.module}: {reply.get('seconds', '?')} s\n{reply.pop('log', '')}")
