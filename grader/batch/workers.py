@@ -105,7 +105,6 @@ def notebook_name(course: Path, module: str) -> str:
     return sorted((course / "solutions" / module).glob("*.ipynb"))[0].name
 
 
-START = re.compile(r"Creating/updating student with ID '(?P<student>[^']+)'")
 FAILED = re.compile(r"There was an error processing assignment: (?P<path>\S+)")
 
 
