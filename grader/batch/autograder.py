@@ -29,6 +29,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from .. import nbgrader_run as R
 from . import feedback as fb
 from . import results as res
 
@@ -78,9 +79,7 @@ def grade_one(api: Any, course: Path, out: Path, request: dict[str, str], feedba
 
     student, module = request["student"], request["module"]
     name = notebook_name(course, module)
-    target = course / "submitted" / student / module / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(request["notebook"], target)
+    R.submit(course, student, module, Path(request["notebook"]), name=name)
     started = time.monotonic()
     result = api.autograde(module, student, force=True, create=True)
     reply: dict[str, Any] = {"student": student, "module": module, "log": result.get("log", ""),
