@@ -9,7 +9,7 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, Execute, IgnorePattern, LimitOutput,
                                     SaveAutoGrades)
 
-from grader.build import ClearBlanks, ExpandExercises
+from grader.build.preprocessors import AppendHiddenTests, ClearBlanks, EmbedBank, SpecsToPrompts
 from grader.seals import CheckSeals, SealHiddenTests
 
 c = get_config()  # noqa: F821 - provided by nbgrader
@@ -20,10 +20,10 @@ c.CourseDirectory.course_id = "driftlab"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "notebooks"
 
-# The build: our exercise expansion first (before nbgrader checksums and records cells), and
+# The build: our exercise steps first (before nbgrader checksums and records cells), and
 # ClearBlanks in place of ClearSolutions so fill-in-the-blank answer cells keep their code.
 c.GenerateAssignment.preprocessors = [
-    IncludeHeaderFooter, ExpandExercises, InstantiateTests, LockCells, ClearBlanks, ClearOutput,
+    IncludeHeaderFooter, EmbedBank, AppendHiddenTests, SpecsToPrompts, InstantiateTests, LockCells, ClearBlanks, ClearOutput,
     CheckCellMetadata, ComputeChecksums, SaveCells, ClearHiddenTests, ClearMarkScheme,
     ComputeChecksums, CheckCellMetadata,
 ]

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import hostile  # noqa: E402
-from grader import nbgrader_run as R  # noqa: E402
+from grader import nbgrader as R  # noqa: E402
 from grader.batch import workers as wk  # noqa: E402
 from grader.build import modules as course_modules  # noqa: E402
 

@@ -20,7 +20,7 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOOR_SOURCE = ("import numpy, pandas, scipy.stats, sklearn.linear_model, matplotlib.pyplot, ipywidgets\n"
-                "import grader.notebook, grader.simulation, grader.drift, grader.model, grader.plots")
+                "import driftlab.exercises, driftlab.course.simulation, driftlab.course.drift, driftlab.course.model, driftlab.viz.plots")
 
 
 def peak_rss_mb(pid: int) -> float:

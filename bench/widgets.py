@@ -51,16 +51,16 @@ def practice_samples(repeat: int) -> list[float]:
     """Answer + check on the Drift Lab's practice questions, every option, fresh widgets."""
     import nbformat
 
-    from grader.source import compile_notebook
-    from grader.widgets import PracticeWidget
+    from grader.exercises.source import compile_notebook
+    from driftlab.exercises.practice import PracticeWidget
 
     entries = compile_notebook(nbformat.read(ROOT / "solutions/06_drift_lab/06_drift_lab.ipynb", as_version=4))
-    practice = [e for e in entries.values() if not e["graded"]]
+    practice = [e for e in entries.values() if not e.graded]
     samples = []
     for _ in range(repeat):
         for entry in practice:
             widget = PracticeWidget(entry)
-            for letter in entry["options"]["1"]:
+            for letter in entry.options:
                 samples.append(timed(lambda: (widget.answer(letter), widget.check(), widget.show_hint())))
     return samples
 
@@ -69,7 +69,7 @@ def threshold_samples(repeat: int) -> list[float] | None:
     """Move the threshold slider of grader/threshold_widget.py (skipped if that module is absent)."""
     if not (ROOT / "grader/threshold_widget.py").exists():
         return None
-    from grader.threshold_widget import ThresholdExplorer
+    from driftlab.viz.threshold_widget import ThresholdExplorer
 
     rng = np.random.default_rng(0)
     accuracies = np.clip(0.9 - 0.01 * np.arange(12) + rng.normal(0, 0.01, 12), 0.6, 1)
@@ -98,8 +98,8 @@ LAB_MOVES: dict[str, list] = {
 
 def lab_samples(repeat: int) -> tuple[dict[str, list[float]], dict[str, list[float]], list[float], float]:
     """Every Drift Lab control through several values; also the full canvas draw and the first build."""
-    from grader import lab as L
-    from grader.lab_widgets import DriftLab
+    from driftlab import lab as L
+    from driftlab.lab.widgets import DriftLab
 
     L.clear_cache()
     start = time.perf_counter()

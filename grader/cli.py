@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
-from .build import ROOT
+from grader.batch.cli import add_grade_command
+from grader.nbgrader import ROOT
 
 
 def _lab(args: argparse.Namespace) -> int:
@@ -23,7 +23,7 @@ def _lab(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from .build import build
+    from grader.build import build
 
     return build(check=args.check, only=args.module)
 
@@ -41,12 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--check", action="store_true", help="exit 1, naming the files, if notebooks/ is stale")
     p.add_argument("--module", action="append", help="only this module (repeatable)")
     p.set_defaults(func=_build)
-    try:
-        from .batch.cli import add_grade_command
-    except ImportError:
-        pass
-    else:
-        add_grade_command(sub)
+    add_grade_command(sub)
     args = parser.parse_args(argv)
     return int(args.func(args) or 0)
 

@@ -17,8 +17,6 @@ that needs a targeted attack on this module, and is where a judge in a separate 
 """
 from __future__ import annotations
 
-import hashlib
-import re
 import secrets
 from typing import Any
 
@@ -26,24 +24,14 @@ from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-SEAL_MIME = "application/vnd.driftlab.seal+json"
-CALL = re.compile(r'_dl_verify\("(?P<token>[^"]+)"\)')
+from driftlab.exercises import bank
+from driftlab.protocol import ANSWER_MAGIC, SEAL_MIME, VERIFY_CALL, answer_digest, magic_body, verify_call
+
 RESOURCE = "driftlab_seals"
-
-
-def answer_digest(source: str | None) -> str | None:
-    """The hash both sides compare: of the answer as the hidden test judges it (marks stripped)."""
-    if source is None:
-        return None
-    from .blanks import strip_solution_marks
-
-    return hashlib.sha256(strip_solution_marks(source).strip().encode()).hexdigest()
 
 
 def notebook_answer(cells: list[Any], before: int, exercise: str) -> str | None:
     """The body of the last ``%%answer exercise`` cell above cell ``before`` (what ran last)."""
-    from .source import ANSWER_MAGIC, magic_body
-
     for cell in reversed(cells[:before]):
         if cell.cell_type != "code":
             continue
@@ -61,12 +49,11 @@ class SealHiddenTests(NbGraderPreprocessor):
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code" or not utils.is_grade(cell):
                 continue
-            match = CALL.search(cell.source)
+            match = VERIFY_CALL.search(cell.source)
             if match is None:
                 continue
             seal = secrets.token_hex(16)
-            cell.source = cell.source[:match.start()] + f'_dl_verify("{match.group("token")}", seal="{seal}")' \
-                + cell.source[match.end():]
+            cell.source = cell.source[:match.start()] + verify_call(match.group("token"), seal) + cell.source[match.end():]
             seals[index] = {"seal": seal, "token": match.group("token")}
         resources[RESOURCE] = seals
         return nb, resources
@@ -76,8 +63,6 @@ class CheckSeals(NbGraderPreprocessor):
     """Fail a test cell whose hidden test left no valid record; drop every record afterwards."""
 
     def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
-        from . import bank
-
         seals = resources.get(RESOURCE, {})
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
@@ -90,21 +75,20 @@ class CheckSeals(NbGraderPreprocessor):
             entry = next(iter(bank.decode(expected["token"]).values()))
             problem = self._problem(nb.cells, index, entry, expected["seal"], records)
             if problem:
-                self.log.warning("%s: %s", entry["id"], problem)
-                cell.outputs.append(new_output("error", ename="AssertionError",
-                                               evalue=f"{entry['id']}: {problem}", traceback=[
-                                                   f"AssertionError: {entry['id']}: {problem}"]))
+                self.log.warning("%s: %s", entry.id, problem)
+                cell.outputs.append(new_output("error", ename="AssertionError", evalue=f"{entry.id}: {problem}",
+                                               traceback=[f"AssertionError: {entry.id}: {problem}"]))
         return nb, resources
 
     @staticmethod
-    def _problem(cells: list[Any], index: int, entry: dict, seal: str, records: list[Any]) -> str:
+    def _problem(cells: list[Any], index: int, entry: Any, seal: str, records: list[Any]) -> str:
         record = next((dict(o["data"][SEAL_MIME]) for o in records
                        if dict(o["data"][SEAL_MIME]).get("seal") == seal), None)
-        if record is None or record.get("exercise") != entry["id"]:
+        if record is None or record.get("exercise") != entry.id:
             return ("the autograder's test did not run to the end (was the notebook's grading "
                     "machinery changed?)")
-        if entry["kind"] != "function":
-            expected = answer_digest(notebook_answer(cells, index, entry["id"]))
+        if entry.answered_in_cell:
+            expected = answer_digest(notebook_answer(cells, index, entry.id))
             if record.get("answer") != expected:
                 return "the answer that was tested is not the %%answer cell in this notebook"
         return ""

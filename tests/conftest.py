@@ -16,7 +16,7 @@ MODULES = nbtools.MODULES
 @pytest.fixture(scope="session")
 def course(tmp_path_factory):
     """A scratch nbgrader course with every module generated (gradebook filled), shared by tests."""
-    from grader import nbgrader_run as R
+    from grader import nbgrader as R
 
     path = R.make_course(tmp_path_factory.mktemp("course"))
     for module in MODULES:

@@ -20,9 +20,8 @@ from typing import Any, Callable
 
 import nbformat
 
-from grader.blanks import fill, strip_solution_marks
-from grader.source import solution_code, specs_in
-
+from driftlab.exercises.blanks import fill, strip_solution_marks
+from grader.exercises.source import solution_code, specs_in
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -154,7 +153,7 @@ def duplicated_answer_cell(nb: Any, wrong: Any) -> bytes:
     for exercise, cell in list(_answer_cells(nb).items()):
         index = nb.cells.index(cell)
         dup = copy.deepcopy(wrong_cells[exercise])
-        dup["id"] = ("dup-" + str(dup.get("id", exercise)))[:64]  # as Jupyter does when copying a cell
+        dup.id = ("dup-" + str(dup.get("id", exercise)))[:64]  # as Jupyter does when copying a cell
         nb.cells.insert(index, dup)
     return _dump(nb)
 
@@ -167,13 +166,14 @@ def changed_kernelspec(nb: Any) -> bytes:
 
 MONKEYPATCH = '''\
 import builtins, sys, types
-import grader.verify, grader.assess, grader.notebook
+import driftlab.exercises.verify, driftlab.exercises.entries, driftlab.exercises.notebook
 def check(*args, **kwargs):
     print("✔ Correct")
-grader.verify.verify = lambda *a, **k: None
-grader.verify._fail = lambda *a, **k: None
-grader.assess.assess = lambda *a, **k: grader.assess.Verdict("correct")
-grader.notebook.check = check
+driftlab.exercises.verify.verify = lambda *a, **k: None
+driftlab.exercises.verify._fail = lambda *a, **k: None
+for _cls in driftlab.exercises.entries.KINDS.values():
+    _cls.assess = lambda self, *a, **k: driftlab.exercises.entries.Verdict(self.id, "correct")
+driftlab.exercises.notebook.check = check
 builtins.AssertionError = type("AssertionError", (Exception,), {})
 '''
 
@@ -181,7 +181,7 @@ IMPORT_HOOK = '''\
 import sys, importlib.abc, importlib.machinery, types
 class _Fake(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def find_spec(self, name, path=None, target=None):
-        if name == "grader.verify":
+        if name == "driftlab.exercises.verify":
             return importlib.machinery.ModuleSpec(name, self)
         return None
     def create_module(self, spec):
@@ -337,7 +337,7 @@ CASES: list[Case] = [
     Case("h-duplicated-answer", "graded", "max", note="a wrong copy above the right answer: the last run counts"),
     Case("h-changed-kernelspec", "graded", "max", note="right answers, kernelspec 'ir'"),
     Case("h-monkeypatch", "graded", "zero", note="wrong answers + check/verify/assess/AssertionError replaced"),
-    Case("h-import-hook", "graded", "zero", note="wrong answers + a sys.meta_path finder faking grader.verify"),
+    Case("h-import-hook", "graded", "zero", note="wrong answers + a sys.meta_path finder faking driftlab.exercises.verify"),
     Case("h-history-injection", "graded", "zero", note="wrong answers + right %%answer cells appended to IPython's history"),
     Case("h-skip-tests", "graded", "zero", note="wrong answers + an input transformer that makes hidden tests `pass`"),
     Case("h-always-equal", "graded", "zero", note="answers are objects equal to everything"),
@@ -459,7 +459,7 @@ solution: ["1 - (1 - alpha) ** n"]
 
 def write_tiny_module(course: Path) -> Path:
     """Write ``solutions/99_tiny/99_tiny.ipynb`` (with grader.authoring) into a course folder."""
-    from grader import authoring as A
+    from grader.exercises import authoring as A
 
     cells = [A.md("# Tiny module (tests only)"), A.setup(TINY)]
     cells += [A.code("changed = True"), A.exercise(TINY_SPECS["tiny-blank"]),

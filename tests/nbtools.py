@@ -14,9 +14,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")  # alembic
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from grader.blanks import strip_solution_marks  # noqa: E402
-from grader.feedback import RESULT_MIME  # noqa: E402
-from grader.source import ANSWER_MAGIC, magic_body, solution_code  # noqa: E402
+from driftlab.exercises.blanks import strip_solution_marks  # noqa: E402
+from driftlab.exercises.cards import RESULT_MIME  # noqa: E402
+from driftlab.protocol import ANSWER_MAGIC, magic_body  # noqa: E402
+from grader.exercises.source import solution_code  # noqa: E402
 
 MODULES = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir() and not p.name.startswith("."))
 
@@ -91,8 +92,7 @@ def results(nb) -> list[dict]:
 
 def compiled(module: str, hidden: bool = True) -> dict:
     """The exercise entries of a module's instructor notebook, as the build compiles them."""
-    from grader.source import compile_notebook
-
+    from grader.exercises.source import compile_notebook
     return compile_notebook(nbformat.read(solution_path(module), as_version=4), hidden=hidden)
 
 

@@ -9,8 +9,8 @@ import pytest
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import chi2_contingency, ks_2samp, wasserstein_distance
 
-from grader import drift
-from grader.drift import (
+from driftlab.course import drift
+from driftlab.course.drift import (
     DriftDetector,
     bonferroni,
     chi_square_test,
@@ -213,7 +213,7 @@ def test_detector_agrees_with_pure_functions(method):
     assert list(scores.index) == ["stable", "shifted", "region", "plan"]  # month/default skipped
     assert list(scores.columns) == ["kind", "method", "statistic", "p_value", "threshold", "drift"]
     for column, row in scores.iterrows():
-        statistic, p_value = _expected(method, ref[column].to_numpy(), cur[column].to_numpy(), row["kind"])
+        statistic, p_value = _expected(method, ref[column].to_numpy(), cur[column].to_numpy(), row.kind)
         assert row["statistic"] == pytest.approx(statistic), column
         if np.isnan(p_value):
             assert np.isnan(row["p_value"])

@@ -4,11 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader import bank
-from grader.assess import CORRECT, INCORRECT, UNANSWERED, assess, compile_entry
-from grader.blanks import blank_solution_marks, read_fills, strip_solution_marks
-from grader.probing import canonical, close
-from grader.spec import SpecError, parse_spec
+from driftlab.exercises import bank
+from driftlab.exercises.entries import CORRECT, INCORRECT, UNANSWERED
+from driftlab.exercises.blanks import blank_solution_marks, read_fills, strip_solution_marks
+from driftlab.exercises.probing import canonical, close
+from driftlab.errors import SpecError
+from grader.exercises.compile import compile_entry
+from grader.exercises.spec import parse_spec
 
 TASK1 = """
 id: t-task1
@@ -126,7 +128,7 @@ def code(template_line_fill: str, which: str) -> str:
     ("t3", "is False", "is-false"), ("t3", "!=", "bare-ne"), ("t3", "== None", "eq-none"), ("t3", "A", "is-false"),
 ])
 def test_each_distractor_has_its_own_message(entries, which, fill, misconception):
-    verdict = assess(entries[which], code(fill, which))
+    verdict = entries[which].assess(code(fill, which))
     assert verdict.status == INCORRECT and verdict.misconception == misconception
     assert verdict.message
 
@@ -139,45 +141,45 @@ def test_each_distractor_has_its_own_message(entries, which, fill, misconception
     ("t3", code("is True", "t3")), ("t3", code("== True", "t3")), ("t3", "if detect_data_drift():\n    retrain_model()"),
 ])
 def test_equivalent_correct_answers_pass(entries, which, answer):
-    assert assess(entries[which], answer).status == CORRECT
+    assert entries[which].assess(answer).status == CORRECT
 
 
 def test_boundary_tells_lt_from_le(entries):
-    assert assess(entries["t2"], code("<", "t2")).correct
-    assert not assess(entries["t2"], code("<=", "t2")).correct
+    assert entries["t2"].assess(code("<", "t2")).correct
+    assert not entries["t2"].assess(code("<=", "t2")).correct
 
 
 def test_unanswered_and_bad_input_never_raise(entries):
-    assert assess(entries["t1"], code("[1]", "t1")).status == UNANSWERED
-    assert assess(entries["t1"], None).status == INCORRECT  # wrong type for a blanks answer
-    assert assess(entries["t1"], 42).misconception == "wrong-type"
-    assert assess(entries["t1"], "if (:\n  pass").misconception == "syntax-error"
-    assert assess(entries["t1"], "raise ValueError('x')").misconception == "raised-exception"
-    assert assess(entries["t1"], "while True:\n    pass").misconception == "raised-exception"
+    assert entries["t1"].assess(code("[1]", "t1")).status == UNANSWERED
+    assert entries["t1"].assess(None).status == INCORRECT  # wrong type for a blanks answer
+    assert entries["t1"].assess(42).misconception == "wrong-type"
+    assert entries["t1"].assess("if (:\n  pass").misconception == "syntax-error"
+    assert entries["t1"].assess("raise ValueError('x')").misconception == "raised-exception"
+    assert entries["t1"].assess("while True:\n    pass").misconception == "raised-exception"
 
 
 def test_function_exercise(entries):
     e = entries["psi"]
-    assert assess(e, reference_psi).correct
-    assert assess(e, None).status == UNANSWERED
+    assert e.assess(reference_psi).correct
+    assert e.assess(None).status == UNANSWERED
 
     def todo(r, c, eps=1e-4):
         raise NotImplementedError()
 
-    assert assess(e, todo).status == UNANSWERED
+    assert e.assess(todo).status == UNANSWERED
     kl = lambda r, c, eps=1e-4: float(np.sum(np.clip(c, eps, None) * np.log(np.clip(c, eps, None) / np.clip(r, eps, None))))  # noqa: E731
-    assert assess(e, kl).misconception == "kl"
+    assert e.assess(kl).misconception == "kl"
     boom = lambda r, c, eps=1e-4: 1 / 0  # noqa: E731
-    v = assess(e, boom)
+    v = e.assess(boom)
     assert v.misconception == "raised-exception" and "ZeroDivisionError" in v.message and "Traceback" not in v.message
-    assert assess(e, "not a function").misconception == "wrong-type"
-    assert assess(e, lambda r, c, eps=1e-4: "0.1").misconception == "wrong-type"
+    assert e.assess("not a function").misconception == "wrong-type"
+    assert e.assess(lambda r, c, eps=1e-4: "0.1").misconception == "wrong-type"
 
     def forever(r, c, eps=1e-4):
         while True:
             pass
 
-    assert assess(e, forever).misconception == "timeout"
+    assert e.assess(forever).misconception == "timeout"
 
 
 def test_an_object_equal_to_everything_does_not_pass(entries):
@@ -188,14 +190,14 @@ def test_an_object_equal_to_everything_does_not_pass(entries):
         def __float__(self):
             return 0.0
 
-    assert not assess(entries["psi"], lambda r, c, eps=1e-4: Always()).correct
+    assert not entries["psi"].assess(lambda r, c, eps=1e-4: Always()).correct
     assert not close(canonical(Always()), 0.5, 1e-6)
 
 
 def test_no_plain_answer_in_the_bank(entries):
     token = bank.encode({"t1": entries["t1"]})
     assert "True" not in token and "Using False" not in token
-    assert bank.decode(token)["t1"]["correct"] == entries["t1"]["correct"]
+    assert bank.decode(token)["t1"] == entries["t1"]
     with pytest.raises(ValueError):
         bank.decode("dl1:not-base64!")
 
@@ -219,7 +221,7 @@ def test_spec_errors_are_precise():
 
 
 def test_practice_widget_feedback_attempts_hint():
-    from grader.widgets import PracticeWidget
+    from driftlab.exercises.practice import PracticeWidget
 
     entry = compile_entry(parse_spec(
         "id: p\nkind: choice\ngraded: false\ndifficulty: easy\ntitle: P\nprompt: Why?\n"

@@ -202,7 +202,7 @@ def graded(tmp_path_factory):
 @pytest.mark.slow
 def test_every_learner_appears_with_a_status(graded):
     rows = _rows(graded["out"])
-    students = list(graded["cases"]) + list(REAL)
+    students = list(graded.cases) + list(REAL)
     assert set(rows) == {(s, m) for s in students for m in (MODULE, TINY)}
     for row in rows.values():
         if row["status"] == res.GRADED:
@@ -220,9 +220,9 @@ def test_every_learner_appears_with_a_status(graded):
 @pytest.mark.parametrize("student,mode", sorted(REAL.items()))
 def test_real_module_scores(graded, student, mode):
     row = _rows(graded["out"])[(student, MODULE)]
-    full = hostile.max_score(MODULE, graded["template"])
+    full = hostile.max_score(MODULE, graded.template)
     assert row["status"] == res.GRADED and float(row["max_score"]) == full
-    assert float(row["score"]) == hostile.expected_score(MODULE, mode, graded["template"])
+    assert float(row["score"]) == hostile.expected_score(MODULE, mode, graded.template)
 
 
 @pytest.mark.slow
@@ -231,7 +231,7 @@ def test_hostile_submission_outcome(graded, case):
     row = _rows(graded["out"])[(case.student, TINY)]
     assert row["status"] == case.status, row
     if case.status == res.GRADED:
-        full = hostile.max_score(TINY, graded["template"])
+        full = hostile.max_score(TINY, graded.template)
         assert float(row["max_score"]) == full
         assert float(row["score"]) == (full if case.score == "max" else 0.0), row
     else:
@@ -265,7 +265,7 @@ def test_feedback_shows_mistakes_and_solutions_but_no_hidden_tests(graded):
             assert "Worked solution" in text, student
     for student, module in (("h-wrong", TINY), ("d-wrong", MODULE)):
         text = (out / rows[(student, module)]["feedback"]).read_text(encoding="utf-8")
-        for spec in hostile.graded_specs(module, graded["template"]):
+        for spec in hostile.graded_specs(module, graded.template):
             assert spec.mistakes[0].id in text, (student, spec.id)
 
 
@@ -279,14 +279,14 @@ def test_report_counts_misconceptions_and_has_plots(graded):
     rows = {(r["student_id"], r["module"]): r for r in json.loads((out / "results.json").read_text())["rows"]}
     for module, (right, wrong, untouched) in ((TINY, ("h-right", "h-wrong", "h-untouched")),
                                               (MODULE, ("d-right", "d-wrong", "d-untouched"))):
-        for spec in hostile.graded_specs(module, graded["template"]):
+        for spec in hostile.graded_specs(module, graded.template):
             assert rows[(wrong, module)]["exercises"][spec.id]["misconception"] == spec.mistakes[0].id
             assert rows[(untouched, module)]["exercises"][spec.id]["status"] == "unanswered"
             assert rows[(right, module)]["exercises"][spec.id]["status"] == "correct"
             assert spec.mistakes[0].id in text
     # the monkeypatched checks print nothing, the hidden tests still name the misconception
     patched = rows[("h-monkeypatch", TINY)]["exercises"]
-    assert {e["misconception"] for e in patched.values()} == {s.mistakes[0].id for s in hostile.graded_specs(TINY, graded["template"])}
+    assert {e["misconception"] for e in patched.values()} == {s.mistakes[0].id for s in hostile.graded_specs(TINY, graded.template)}
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""grader.importance: seeded permutation importances and old-vs-new comparison tables."""
+"""driftlab.course.importance: seeded permutation importances and old-vs-new comparison tables."""
 from __future__ import annotations
 
 import matplotlib
@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from grader.importance import compare_importances, permutation_importances, plot_importance_change, top_features
-from grader.model import train_model
-from grader.plots import PALETTE
-from grader.simulation import FEATURES, DriftEvent, Scenario
+from driftlab.course.importance import compare_importances, permutation_importances, plot_importance_change, top_features
+from driftlab.course.model import train_model
+from driftlab.viz.plots import PALETTE
+from driftlab.course.simulation import FEATURES, DriftEvent, Scenario
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ import time
 import numpy as np
 import pytest
 
-from grader import drift as D
-from grader import lab as L
-from grader.simulation import FEATURES, NUMERIC
+from driftlab.course import drift as D
+from driftlab import lab as L
+from driftlab.course.simulation import FEATURES, NUMERIC
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +42,8 @@ def test_no_drift_is_quiet_and_accurate(quiet):
 
 @pytest.mark.parametrize("statistic", L.STATISTICS)
 def test_window_scores_match_grader_drift(statistic):
-    """The vectorised statistics equal grader.drift's on the same window (same bins, same formulas)."""
-    from grader.simulation import Scenario, simulate_month
+    """The vectorised statistics equal driftlab.course.drift's on the same window (same bins, same formulas)."""
+    from driftlab.course.simulation import Scenario, simulate_month
 
     drift = L.Drift("sudden", "income", 0.5, onset=100)
     data = L._data(0, drift)
@@ -159,7 +159,7 @@ def test_warm_update_is_fast():
 
 
 def test_lab_widget_updates_in_place():
-    from grader.lab_widgets import DriftLab
+    from driftlab.lab.widgets import DriftLab
 
     ui = DriftLab()
     first_image, first_board = ui.image.value, ui.scoreboard.value
@@ -175,7 +175,7 @@ def test_lab_widget_updates_in_place():
 
 
 def test_lab_widget_reports_unwritten_policy():
-    from grader.lab_widgets import DriftLab
+    from driftlab.lab.widgets import DriftLab
 
     def policy(state):
         raise NotImplementedError

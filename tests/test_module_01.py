@@ -7,10 +7,9 @@ import nbformat
 import pytest
 from nbtools import errors, execute, fill_release, results, solution_path
 
-from grader import nbgrader_run as R
-from grader.assess import assess
-from grader.source import compile_notebook, specs_in
+from grader import nbgrader as R
 
+from grader.exercises.source import compile_notebook, specs_in
 MODULE = "01_why_models_degrade"
 DIAGNOSES = {"why-diagnose-covariate": "A", "why-diagnose-label": "B", "why-diagnose-concept": "C",
              "why-diagnose-bug": "D"}
@@ -50,12 +49,12 @@ def test_seed_mcqs_are_exactly_the_seed(solution):
 @pytest.mark.parametrize("exercise, right", list(DIAGNOSES.items()) + [("why-mcq1", "B"), ("why-mcq2", "D")])
 def test_every_distractor_has_its_own_message(entries, exercise, right):
     entry = entries[exercise]
-    assert assess(entry, right).status == "correct"
+    assert entry.assess(right).status == "correct"
     seen = set()
     for letter in "ABCD":
         if letter == right:
             continue
-        verdict = assess(entry, letter)
+        verdict = entry.assess(letter)
         assert verdict.status == "incorrect" and verdict.misconception not in (None, "unknown")
         seen.add((verdict.misconception, verdict.message))
     assert len(seen) == 3
@@ -63,7 +62,7 @@ def test_every_distractor_has_its_own_message(entries, exercise, right):
 
 def test_four_causes_cover_the_four_options(entries):
     assert sorted(DIAGNOSES.values()) == ["A", "B", "C", "D"]
-    assert {e["difficulty"] for k, e in entries.items() if k in DIAGNOSES} == {"medium", "hard"}
+    assert {e.difficulty for k, e in entries.items() if k in DIAGNOSES} == {"medium", "hard"}
 
 
 @pytest.mark.slow

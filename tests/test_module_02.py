@@ -14,10 +14,10 @@ from scipy import stats
 from scipy.special import rel_entr
 
 from nbtools import errors, execute, release_path, results, solution_path
-from grader import blanks, drift
-from grader.assess import CORRECT, INCORRECT, UNANSWERED, assess
-from grader.source import compile_notebook, specs_in
-
+from driftlab.exercises import blanks
+from driftlab.course import drift
+from driftlab.exercises.entries import CORRECT, INCORRECT, UNANSWERED
+from grader.exercises.source import compile_notebook, specs_in
 MODULE = "02_detecting_drift"
 SEED = {
     "detect-task1": {
@@ -61,7 +61,7 @@ def hidden_entries(source_nb):
 
 
 def _fill(entry, text):
-    return blanks.fill(entry["template"], {1: text})
+    return blanks.fill(entry.template, {1: text})
 
 
 # ------------------------------------------------------------------------------------------ seed tasks
@@ -69,10 +69,10 @@ def _fill(entry, text):
 def test_seed_task_is_exactly_the_seed(specs, exercise):
     spec, seed = specs[exercise], SEED[exercise]
     assert spec.prompt == seed["prompt"]
-    assert spec.template == seed["template"]
+    assert spec.template == seed.template
     assert spec.options == {1: seed["options"]}
     assert spec.answer == {1: seed["answer"]}
-    assert (spec.difficulty, spec.source, spec.graded) == (seed["difficulty"], seed["source"], True)
+    assert (spec.difficulty, spec.source, spec.graded) == (seed.difficulty, seed["source"], True)
     messages = [m.message for m in spec.mistakes]
     for text in seed["seed_mistakes"]:  # each seed "common mistake" is a mistake message, verbatim
         assert any(m.startswith(text) for m in messages), text
@@ -88,7 +88,7 @@ def test_every_distractor_has_its_own_message(specs, entries, exercise):
     seen = {}
     for letter in distractors:
         for form in (spec.options[1][letter], letter, f"'{letter}'"):  # the option's code, or its letter
-            verdict = assess(entry, _fill(entry, form))
+            verdict = entry.assess(_fill(entry, form))
             assert verdict.status == INCORRECT, (letter, form)
             assert verdict.misconception == by_letter[letter].id, (letter, form, verdict)
             assert verdict.message == by_letter[letter].message
@@ -101,7 +101,7 @@ def test_task3_not_equal_is_a_syntax_error_and_says_so(entries):
     code = _fill(entry, "!=")
     with pytest.raises(SyntaxError):
         compile(code, "<answer>", "exec")
-    verdict = assess(entry, code)
+    verdict = entry.assess(code)
     assert verdict.misconception == "not-equal-syntax-error"
     assert "SyntaxError" in verdict.message
 
@@ -123,33 +123,33 @@ CORRECT_TASK3 = [
 
 @pytest.mark.parametrize("code", CORRECT_TASK1)
 def test_task1_equivalent_answers_are_accepted(entries, code):
-    assert assess(entries["detect-task1"], code).status == CORRECT
+    assert entries["detect-task1"].assess(code).status == CORRECT
 
 
 def test_task1_is_checked_on_numpy_booleans(entries):
     """`== True` must work on np.True_ data (a probe binds it), so `is True` cannot pass there."""
-    probes = entries["detect-task1"]["probes"]
+    probes = entries["detect-task1"].probes
     assert {"data_distribution_changes": "np.True_"} in probes
     assert {"data_distribution_changes": "np.False_"} in probes
     namespace = {"data_distribution_changes": np.True_, "alert": lambda message: fired.append(message)}
     fired: list[str] = []
     exec(CORRECT_TASK1[0], namespace)  # noqa: S102 - our own snippet
     assert fired == ["Model performance may degrade"]
-    verdict = assess(entries["detect-task1"], "if data_distribution_changes is True:\n    alert('Model performance may degrade')")
+    verdict = entries["detect-task1"].assess("if data_distribution_changes is True:\n    alert('Model performance may degrade')")
     assert verdict.status == INCORRECT
 
 
 @pytest.mark.parametrize("code", CORRECT_TASK3)
 def test_task3_equivalent_answers_are_accepted(entries, code):
-    assert assess(entries["detect-task3"], code).status == CORRECT
+    assert entries["detect-task3"].assess(code).status == CORRECT
 
 
 @pytest.mark.parametrize("exercise", sorted(SEED))
 def test_untouched_and_unknown_answers(entries, exercise):
     entry = entries[exercise]
-    assert assess(entry, entry["template"]).status == UNANSWERED
-    assert assess(entry, "").status == UNANSWERED
-    verdict = assess(entry, _fill(entry, "and (1/0)"))
+    assert entry.assess(entry.template).status == UNANSWERED
+    assert entry.assess("").status == UNANSWERED
+    verdict = entry.assess(_fill(entry, "and (1/0)"))
     assert verdict.status == INCORRECT and "Traceback" not in verdict.message
 
 
@@ -170,7 +170,7 @@ def test_psi_mistakes_are_each_recognised(specs, request, which):
     entry = request.getfixturevalue(which)["detect-psi"]
     ids = set()
     for mistake in specs["detect-psi"].mistakes:
-        verdict = assess(entry, _define(mistake.code, "psi_from_shares"))
+        verdict = entry.assess(_define(mistake.code, "psi_from_shares"))
         assert verdict.misconception == mistake.id, (mistake.id, verdict)
         ids.add(verdict.misconception)
     assert ids == {"kl-not-psi", "swapped-log-ratio", "no-eps-floor", "absolute-difference", "log10-not-ln"}
@@ -179,18 +179,18 @@ def test_psi_mistakes_are_each_recognised(specs, request, which):
 def test_psi_reference_matches_grader_drift(entries):
     """The expected outputs (from the instructor's solution) equal scipy's KL(c||r) + KL(r||c)."""
     entry = entries["detect-psi"]
-    for case, expected in zip(entry["cases"], entry["expected"]):
+    for case, expected in zip(entry.cases, entry.expected):
         r, c = (np.maximum(np.asarray(a, dtype=float), 1e-4) for a in eval(case, {"np": np}))  # noqa: S307
         assert expected == pytest.approx(float(np.sum(rel_entr(c, r) + rel_entr(r, c))), abs=1e-8)
 
 
 def test_psi_hidden_cases_cover_empty_bins_and_identical_inputs(hidden_entries):
     entry = hidden_entries["detect-psi"]
-    cases = entry["cases"]
+    cases = entry.cases
     assert "(np.full(10, 0.1), np.full(10, 0.1))" in cases
-    assert entry["expected"][cases.index("(np.full(10, 0.1), np.full(10, 0.1))")] == 0.0
+    assert entry.expected[cases.index("(np.full(10, 0.1), np.full(10, 0.1))")] == 0.0
     assert sum("0.0]" in c for c in cases) >= 3  # empty bins in the reference, the current, or both
-    assert all(isinstance(v, float) and np.isfinite(v) for v in entry["expected"])
+    assert all(isinstance(v, float) and np.isfinite(v) for v in entry.expected)
 
 
 BAD_PSI = {
@@ -211,7 +211,7 @@ BAD_PSI = {
 def test_psi_wrong_type_or_exception_gives_a_clear_message(entries, label):
     code, expected = BAD_PSI[label]
     entry = dict(entries["detect-psi"], timeout=1.0)
-    verdict = assess(entry, _define(code, "psi_from_shares"))
+    verdict = entry.assess(_define(code, "psi_from_shares"))
     assert verdict.status == INCORRECT
     assert verdict.misconception == expected, verdict
     assert "Traceback" not in verdict.message and "psi_from_shares" in verdict.message
@@ -221,15 +221,15 @@ def test_psi_wrong_type_or_exception_gives_a_clear_message(entries, label):
 def test_psi_unanswered_and_not_a_function(entries):
     entry = entries["detect-psi"]
     stub = _define("def psi_from_shares(r, c, eps=1e-4):\n    raise NotImplementedError()\n", "psi_from_shares")
-    assert assess(entry, stub).status == UNANSWERED
-    assert assess(entry, None).status == UNANSWERED
-    assert assess(entry, 0.02).misconception == "wrong-type"
+    assert entry.assess(stub).status == UNANSWERED
+    assert entry.assess(None).status == UNANSWERED
+    assert entry.assess(0.02).misconception == "wrong-type"
 
 
 def test_psi_always_equal_object_does_not_pass(entries):
     code = ("class Liar(float):\n    def __eq__(self, other):\n        return True\n"
             "def psi_from_shares(r, c, eps=1e-4):\n    return Liar(0.0)\n")
-    assert assess(entries["detect-psi"], _define(code, "psi_from_shares")).status == INCORRECT
+    assert entries["detect-psi"].assess(_define(code, "psi_from_shares")).status == INCORRECT
 
 
 # ------------------------------------------------------------------------------------------ other graded
@@ -237,19 +237,19 @@ def test_fwer_mistakes_are_each_recognised(specs, hidden_entries, entries):
     for which in (entries, hidden_entries):
         entry = which["detect-fwer"]
         for mistake in specs["detect-fwer"].mistakes:
-            assert assess(entry, _define(mistake.code, "family_wise_error")).misconception == mistake.id
+            assert entry.assess(_define(mistake.code, "family_wise_error")).misconception == mistake.id
         right = _define("def family_wise_error(n, a):\n    return 1 - (1 - a) ** n\n", "family_wise_error")
-        assert assess(entry, right).status == CORRECT
-    assert entries["detect-fwer"]["expected"][0] == pytest.approx(drift.false_alarm_probability(20, 0.05))
+        assert entry.assess(right).status == CORRECT
+    assert entries["detect-fwer"].expected[0] == pytest.approx(drift.false_alarm_probability(20, 0.05))
 
 
 def test_effect_choice_distractors(specs, entries):
     spec, entry = specs["detect-effect"], entries["detect-effect"]
-    assert assess(entry, "B").status == CORRECT
+    assert entry.assess("B").status == CORRECT
     messages = set()
     for mistake in spec.mistakes:
         (letter,) = mistake.when.values()
-        verdict = assess(entry, letter)
+        verdict = entry.assess(letter)
         assert verdict.misconception == mistake.id
         messages.add(verdict.message)
     assert len(messages) == 3

@@ -11,10 +11,9 @@ import nbformat
 import pytest
 from nbtools import compiled, errors, execute, fill_release, release_path, results, solution_path
 
-from grader import nbgrader_run as R
-from grader.assess import assess
-from grader.source import compile_notebook
+from grader import nbgrader as R
 
+from grader.exercises.source import compile_notebook
 MODULE = "03_accuracy_thresholds"
 
 CRITICAL_STRICT = '''
@@ -66,38 +65,38 @@ def entries():
 
 
 def _message(entry, mistake_id):
-    return next(m["message"] for m in entry["mistakes"] if m["id"] == mistake_id)
+    return next(m.message for m in entry.mistakes if m.id == mistake_id)
 
 
 def test_alert_level_uses_lt_where_le_is_right(entries):
     entry = entries["thresh-alert-level"]
-    verdict = assess(entry, define(CRITICAL_STRICT, "alert_level"))
+    verdict = entry.assess(define(CRITICAL_STRICT, "alert_level"))
     assert verdict.status == "incorrect" and verdict.misconception == "critical-strict"
     assert verdict.message == _message(entry, "critical-strict") and "<=" in verdict.message
 
 
 def test_alert_level_uses_le_where_lt_is_right(entries):
     entry = entries["thresh-alert-level"]
-    verdict = assess(entry, define(WARNING_LE, "alert_level"))  # written differently from the spec's code
+    verdict = entry.assess(define(WARNING_LE, "alert_level"))  # written differently from the spec's code
     assert verdict.misconception == "warning-includes-equal"
     assert verdict.message == _message(entry, "warning-includes-equal")
 
 
 def test_consecutive_breaches_boundary_and_equivalents(entries):
     entry = entries["thresh-consecutive"]
-    verdict = assess(entry, define(RUN_STRICT, "consecutive_breaches"))
+    verdict = entry.assess(define(RUN_STRICT, "consecutive_breaches"))
     assert verdict.misconception == "strict-less-than" and verdict.message == _message(entry, "strict-less-than")
-    assert assess(entry, define(RUN_CORRECT_NUMPY, "consecutive_breaches")).status == "correct"
+    assert entry.assess(define(RUN_CORRECT_NUMPY, "consecutive_breaches")).status == "correct"
     # the hidden cases include a run of values exactly at the threshold
-    assert "([0.85, 0.85], 0.85, 2)" in entry["cases"]
+    assert "([0.85, 0.85], 0.85, 2)" in entry.cases
 
 
 def test_every_function_mistake_has_its_own_message(entries):
     for exercise in ("thresh-alert-level", "thresh-consecutive"):
         entry = entries[exercise]
-        outputs = [tuple(map(repr, o)) for o in entry["mistake_outputs"]]
+        outputs = [tuple(map(repr, o)) for o in entry.mistake_outputs]
         assert len(set(outputs)) == len(outputs), f"{exercise}: two mistakes behave alike"
-        assert len({m["message"] for m in entry["mistakes"]}) == len(entry["mistakes"])
+        assert len({m.message for m in entry.mistakes}) == len(entry.mistakes)
 
 
 @pytest.mark.parametrize("fill, outcome", [
@@ -109,19 +108,19 @@ def test_every_function_mistake_has_its_own_message(entries):
 def test_task2_tells_lt_from_le_ne_eq_ge(entries, fill, outcome):
     entry = entries["thresh-task2"]
     code = f"if current_accuracy {fill} baseline_accuracy:\n    log('Accuracy dropped')"
-    verdict = assess(entry, code)
+    verdict = entry.assess(code)
     assert (verdict.status if outcome == "correct" else verdict.misconception) == outcome
     if outcome not in ("correct", "unknown"):
         assert verdict.message == _message(entry, outcome)
 
 
 def test_task2_accepts_an_equivalent_rewrite(entries):
-    verdict = assess(entries["thresh-task2"], "if baseline_accuracy > current_accuracy:\n    log('Accuracy dropped')")
+    verdict = entries["thresh-task2"].assess("if baseline_accuracy > current_accuracy:\n    log('Accuracy dropped')")
     assert verdict.status == "correct"
 
 
 def test_task2_probes_cover_the_boundary(entries):
-    probes = entries["thresh-task2"]["probes"]
+    probes = entries["thresh-task2"].probes
     pairs = [(eval(p["current_accuracy"], {"np": __import__("numpy")}),  # noqa: S307 - spec text
               eval(p["baseline_accuracy"], {"np": __import__("numpy")})) for p in probes]  # noqa: S307
     assert any(c == b for c, b in pairs) and any(c < b for c, b in pairs) and any(c > b for c, b in pairs)

@@ -8,10 +8,9 @@ import nbformat
 import pytest
 from nbtools import compiled, solution_path
 
-from grader.assess import CORRECT, INCORRECT, assess
-from grader.blanks import fill
-from grader.source import compile_notebook, specs_in
-
+from driftlab.exercises.entries import CORRECT, INCORRECT
+from driftlab.exercises.blanks import fill
+from grader.exercises.source import compile_notebook, specs_in
 MODULE = "04_feature_importance"
 TASK4 = ("importance_changes = {feature: importance - old_importances.get(feature, 0) for feature, importance "
          "in new_importances.items() if importance - old_importances.get(feature, 0) > threshold}")
@@ -39,7 +38,7 @@ def define(code: str, name: str = "flag_importance_changes"):
 
 
 def verdict(entry, answer):
-    v = assess(entry, answer)
+    v = entry.assess(answer)
     return v.status, v.misconception, v.message
 
 
@@ -84,7 +83,7 @@ def test_task4_answer_letters_and_each_distractor(hidden):
     expected = {(1, "D"): "plus-instead-of-minus", (2, "C"): "less-than-filters-smaller",
                 (1, "B"): "comparison-not-difference-gt", (1, "C"): "comparison-not-difference-lt",
                 (2, "A"): "minus-threshold-is-truthy", (2, "D"): "plus-threshold-is-truthy"}
-    template = entry["template"]
+    template = entry.template
     for (blank, letter), mistake in expected.items():
         fills = {1: "-", 2: ">"}
         fills[blank] = entry["options"][str(blank)][letter]
@@ -111,7 +110,7 @@ def test_task5_seed_options_and_mistakes(hidden, specs):
     spec = specs["importance-task5"]
     assert all(set(opts) == {"A", "B", "D"} for opts in spec.options.values())  # the seed has no option C
     entry = hidden["importance-task5"]
-    template = entry["template"]
+    template = entry.template
     right = {1: "feature", 2: "importance", 3: "feature"}
     assert verdict(entry, fill(template, right))[0] == CORRECT
     assert verdict(entry, fill(template, {1: "feat", 2: "importance", 3: "feat"}))[0] == CORRECT  # consistent rename
@@ -167,7 +166,7 @@ def test_flag_function_each_wrong_behaviour_has_its_message(nb, hidden_cases):
     for mistake, code in COMPREHENSIONS.items():
         status, misconception, message = verdict(entry, define(code))
         assert (status, misconception) == (INCORRECT, mistake)
-        assert message == next(m["message"] for m in entry["mistakes"] if m["id"] == mistake)
+        assert message == next(m.message for m in entry.mistakes if m.id == mistake)
 
 
 def test_flag_function_unanswered_and_tampering(hidden):
@@ -193,5 +192,5 @@ def test_flag_function_unanswered_and_tampering(hidden):
 ])
 def test_comprehensions_that_ignore_new_or_missing_features_get_their_message(hidden, exercise, code, misconception):
     """Rewrites no blank can express, written in the learner's own names, are still recognised."""
-    verdict = assess(hidden[exercise], code)
+    verdict = hidden[exercise].assess(code)
     assert verdict.status == INCORRECT and verdict.misconception == misconception and verdict.message

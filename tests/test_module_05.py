@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 from nbtools import compiled, solution_path
 
-from grader.assess import CORRECT, INCORRECT, assess
-from grader.source import compile_notebook, specs_in
-
+from driftlab.exercises.entries import CORRECT, INCORRECT
+from grader.exercises.source import compile_notebook, specs_in
 MODULE = "05_retraining"
 
 
@@ -31,7 +30,7 @@ def specs(nb):
 
 
 def verdict(entry, answer):
-    v = assess(entry, answer)
+    v = entry.assess(answer)
     return v.status, v.misconception
 
 
@@ -66,8 +65,8 @@ def test_task3_distractors(hidden, fill, mistake):
 
 
 def test_task3_in_context_returns_a_plain_bool():
-    from grader.drift import detect_data_drift
-    from grader.simulation import Scenario
+    from driftlab.course.drift import detect_data_drift
+    from driftlab.course.simulation import Scenario
 
     scenario = Scenario(seed=0)
     result = detect_data_drift(scenario.reference(), scenario.batch(11), drift_share=0.1)
@@ -124,9 +123,9 @@ def test_should_promote_each_wrong_behaviour_has_its_message(nb, hidden_cases):
     for code in ALTERNATIVES:
         assert verdict(entry, define(code))[0] == CORRECT
     for mistake, expression in WRONG.items():
-        v = assess(entry, define(_wrong(expression)))
+        v = entry.assess(define(_wrong(expression)))
         assert (v.status, v.misconception) == (INCORRECT, mistake)
-        assert v.message == next(m["message"] for m in entry["mistakes"] if m["id"] == mistake)
+        assert v.message == next(m.message for m in entry.mistakes if m.id == mistake)
 
 
 def test_should_promote_cases_cover_tie_and_boundaries(specs):

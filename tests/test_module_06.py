@@ -16,11 +16,10 @@ import nbformat
 import pytest
 from nbtools import errors, execute, fill_release, release_path, results, solution_path
 
-from grader import lab as L
-from grader import nbgrader_run as R
-from grader.assess import assess
-from grader.source import compile_notebook, reference_function, specs_in
+from driftlab import lab as L
+from grader import nbgrader as R
 
+from grader.exercises.source import compile_notebook, reference_function, specs_in
 MODULE = "06_drift_lab"
 EXERCISE = "lab-policy"
 
@@ -84,9 +83,9 @@ def test_cases_cover_every_action_and_the_boundaries(spec):
     "waits-for-labels", "trusts-estimate-only", "strict-threshold", "no-cooldown"])
 def test_each_buggy_policy_gets_its_own_message(entry, spec, mistake):
     code = next(m.code for m in spec.mistakes if m.id == mistake)
-    verdict = assess(entry, define(code))
+    verdict = entry.assess(define(code))
     assert verdict.status == "incorrect" and verdict.misconception == mistake
-    assert verdict.message == next(m["message"] for m in entry["mistakes"] if m["id"] == mistake)
+    assert verdict.message == next(m.message for m in entry.mistakes if m.id == mistake)
 
 
 def test_buggy_policies_written_differently_are_still_recognised(entry):
@@ -107,8 +106,8 @@ def test_buggy_policies_written_differently_are_still_recognised(entry):
             return "retrain"
         return "none"
     '''
-    assert assess(entry, define(every_alert)).misconception == "retrain-on-every-alert"
-    assert assess(entry, define(strict)).misconception == "strict-threshold"
+    assert entry.assess(define(every_alert)).misconception == "retrain-on-every-alert"
+    assert entry.assess(define(strict)).misconception == "strict-threshold"
 
 
 def test_an_equivalent_correct_policy_passes(entry):
@@ -123,24 +122,23 @@ def test_an_equivalent_correct_policy_passes(entry):
         estimated = bool(state["alert"]) and state["predicted_accuracy"] <= t
         return "none" if cooling or not (measured or estimated) else ACTIONS["degraded"]
     '''
-    assert assess(entry, define(rewrite)).status == "correct"
-    assert assess(entry, define("def policy(state):\n    raise NotImplementedError()\n")).status == "unanswered"
-    crash = assess(entry, define("def policy(state):\n    return 'retrain' if state['realised_accuracy'] < 0.87 else 'none'\n"))
+    assert entry.assess(define(rewrite)).status == "correct"
+    assert entry.assess(define("def policy(state):\n    raise NotImplementedError()\n")).status == "unanswered"
+    crash = entry.assess(define("def policy(state):\n    return 'retrain' if state['realised_accuracy'] < 0.87 else 'none'\n"))
     assert crash.status == "incorrect"  # comparing None with a float fails on the label-delay cases
 
 
 def test_release_has_no_hidden_state_and_no_solution(spec):
-    from grader import bank
-    from grader.source import START_CALL
-
+    from driftlab.exercises import bank
+    from driftlab.protocol import START_CALL
     text = release_path(MODULE).read_text(encoding="utf-8")
     release = nbformat.read(release_path(MODULE), as_version=4)
     setup = next(c.source for c in release.cells if c.cell_type == "code" and START_CALL.search(c.source))
     shipped = bank.decode(setup.split('bank="', 1)[1].split('"', 1)[0])[EXERCISE]
-    assert shipped["cases"] == list(spec.cases), "the release's bank holds the visible cases only"
+    assert shipped.cases == list(spec.cases), "the release's bank holds the visible cases only"
     for case in spec.hidden_cases:
         state = ast.literal_eval(case)[0]
-        assert repr(state["drift_scores"]) not in text and case not in shipped["cases"]
+        assert repr(state["drift_scores"]) not in text and case not in shipped.cases
     assert "BEGIN HIDDEN TESTS" not in text and "days_since_retrain\"] < 30" not in text
     assert "raise NotImplementedError" in text
 

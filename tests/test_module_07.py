@@ -5,9 +5,8 @@ import nbformat
 import pytest
 from nbtools import RESULT_MIME, errors, execute, fill_release, results, solution_path
 
-from grader import nbgrader_run as R
-from grader.source import specs_in
-
+from grader import nbgrader as R
+from grader.exercises.source import specs_in
 MODULE = "07_test"
 SEED = {"test-q1": "seed MCQ 1", "test-q2": "seed MCQ 2", "test-q3": "seed MCQ 3", "test-q4": "seed MCQ 4",
         "test-q5": "seed MCQ 5"}

@@ -15,10 +15,10 @@ import nbformat
 import pytest
 from nbtools import MODULES, ROOT, errors, execute, release_path, results, solution_path
 
-from grader import nbgrader_run as R
-from grader.blanks import SOLUTION_MARK, fill, strip_solution_marks
-from grader.source import ANSWER_MAGIC, SOLUTION_REGION, magic_body, specs_in
-
+from grader import nbgrader as R
+from driftlab.exercises.blanks import SOLUTION_MARK, fill, strip_solution_marks
+from driftlab.protocol import ANSWER_MAGIC, magic_body
+from grader.exercises.source import SOLUTION_REGION, specs_in
 pytestmark = pytest.mark.slow
 
 
@@ -126,9 +126,9 @@ def _apply_mistake(release, spec, mistake) -> bool:
 @pytest.mark.parametrize("module", MODULES)
 def test_every_mistake_has_its_message_and_no_points(module):
     """Each known mistake of each exercise, judged exactly as the hidden test judges it."""
-    from grader.assess import assess
-    from grader.source import compile_notebook
-    from grader.verify import _define_for_tests
+    
+    from grader.exercises.source import compile_notebook
+    from driftlab.exercises.entries import define as _define_for_tests
 
     entries = compile_notebook(nbformat.read(solution_path(module), as_version=4), hidden=True)
     checked = 0
@@ -145,7 +145,7 @@ def test_every_mistake_has_its_message_and_no_points(module):
                 else:
                     fills = {b: spec.options[b][letters[b]] for b in spec.blanks}
                     answer = fill(spec.template, {**fills, **(mistake.fill or {})})
-            verdict = assess(entries[spec.id], answer)
+            verdict = entries[spec.id].assess(answer)
             assert verdict.status == "incorrect" and verdict.misconception == mistake.id, (spec.id, mistake.id, verdict)
             checked += 1
     assert checked > 0

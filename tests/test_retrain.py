@@ -1,4 +1,4 @@
-"""grader.retrain: a deterministic retraining loop whose headline comparisons are what the notebook says."""
+"""driftlab.course.retraining: a deterministic retraining loop whose headline comparisons are what the notebook says."""
 from __future__ import annotations
 
 import time
@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from grader import retrain as R
-from grader.simulation import DriftEvent, Scenario
+from driftlab.course import retraining as R
+from driftlab.course.simulation import DriftEvent, Scenario
 
 
 @pytest.fixture(scope="module")

@@ -11,24 +11,27 @@ import os
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from grader import bank
-from grader.probing import quiet
-from grader.seals import SEAL_MIME, CheckSeals, SealHiddenTests, answer_digest
+from driftlab.exercises import bank
+from driftlab.exercises.probing import quiet
+from driftlab.exercises.entries import ChoiceEntry, FunctionEntry
+from driftlab.protocol import SEAL_MIME, answer_digest
+from grader.seals import CheckSeals, SealHiddenTests
 
 
 def _token(exercise: str, kind: str) -> str:
-    return bank.encode({exercise: {"id": exercise, "kind": kind}})
+    cls = {"choice": ChoiceEntry, "function": FunctionEntry}[kind]
+    return bank.encode({exercise: cls(id=exercise, title=exercise, difficulty="easy")})
 
 
 def _test_cell(exercise: str, kind: str = "choice"):
-    source = (f"check('{exercise}')\n### BEGIN HIDDEN TESTS\nfrom grader.verify import verify as _dl_verify\n"
+    source = (f"check('{exercise}')\n### BEGIN HIDDEN TESTS\nfrom driftlab.exercises.verify import verify as _dl_verify\n"
               f'_dl_verify("{_token(exercise, kind)}")\n### END HIDDEN TESTS')
     return new_code_cell(source, metadata={"nbgrader": {"grade": True, "grade_id": f"{exercise}-test",
                                                         "points": 1, "solution": False, "locked": True}})
 
 
 def _notebook(answer: str = "B"):
-    return new_notebook(cells=[new_code_cell("from grader import start\nstart('m')"),
+    return new_notebook(cells=[new_code_cell("from driftlab.exercises import start\nstart('m')"),
                                new_code_cell(f"%%answer q1\n{answer}"), _test_cell("q1"),
                                new_code_cell("def f(x):\n    return x"), _test_cell("f1", "function")])
 

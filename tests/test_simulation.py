@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from grader import model as model_module
-from grader.drift import bonferroni, ks_test
-from grader.model import accuracy_by_month, split_holdout, train_model
-from grader.simulation import (
+from driftlab.course import model as model_module
+from driftlab.course.drift import bonferroni, ks_test
+from driftlab.course.model import accuracy_by_month, split_holdout, train_model
+from driftlab.course.simulation import (
     CATEGORICAL,
     FEATURES,
     NUMERIC,
@@ -80,7 +80,7 @@ def test_months_do_not_depend_on_call_order():
 
 
 def test_frames_are_identical_in_another_process():
-    code = ("import pandas as pd; from grader.simulation import Scenario; s = Scenario(seed=5); "
+    code = ("import pandas as pd; from driftlab.course.simulation import Scenario; s = Scenario(seed=5); "
             "print(int(pd.util.hash_pandas_object(s.batch(9)).sum() % 10**12))")
     here = int(pd.util.hash_pandas_object(Scenario(seed=5).batch(9)).sum() % 10**12)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

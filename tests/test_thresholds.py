@@ -1,4 +1,4 @@
-"""Unit tests of grader.thresholds (accuracy monitoring maths) and the threshold practice widget."""
+"""Unit tests of driftlab.course.accuracy (accuracy monitoring maths) and the threshold practice widget."""
 from __future__ import annotations
 
 import math
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.stats import binom
 
-from grader import thresholds as T
+from driftlab.course import accuracy as T
 
 
 def test_binomial_sd_of_accuracy_matches_the_design_fact():
@@ -81,7 +81,7 @@ def test_months_helpers():
 
 
 def test_widget_moves_threshold_in_place_and_reports_alerts():
-    from grader.threshold_widget import ThresholdExplorer
+    from driftlab.viz.threshold_widget import ThresholdExplorer
 
     months = np.arange(1, 7)
     accs = [0.91, 0.90, 0.85, 0.84, 0.88, 0.83]

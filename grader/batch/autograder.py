@@ -29,7 +29,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from .. import nbgrader_run as R
+from grader import nbgrader as R
 from . import feedback as fb
 from . import results as res
 
@@ -89,7 +89,8 @@ def grade_one(api: Any, course: Path, out: Path, request: dict[str, str], feedba
         reply["error"] = (parse_failures(result.get("log", "")).get(student)
                           or (traceback_lines[-1] if traceback_lines else "nbgrader failed (see the log)"))
         return reply
-    reply["cells"] = res.gradebook_cells(course, module, student)
+    scores = R.cell_scores(course, module, student)
+    reply["cells"] = None if scores is None else {g: c.as_dict() for g, c in scores.items()}
     autograded = course / "autograded" / student / module / name
     if autograded.exists():
         kept = out / "autograded" / student / module / name

@@ -28,6 +28,8 @@ import threading
 import time
 from pathlib import Path
 
+from grader.nbgrader import course_modules
+
 from . import gradebook as gbm
 from . import intake as ik
 from . import report as rp
@@ -95,8 +97,6 @@ def run_grade(args: argparse.Namespace) -> int:
     """The whole pipeline; returns the exit code (0 when the batch completed)."""
     t0 = time.monotonic()
     timings: dict[str, float] = {}
-    from ..build import modules as course_modules
-
     course = (args.course or wk.ROOT).resolve()
     modules = course_modules(course)
     if args.module and args.module not in modules:

@@ -20,19 +20,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from driftlab.viz.palette import PALETTE
+
 from .results import GRADED, Row
 
 GROUP_SHARE = 0.27
 RELIABLE_N = 10
-
-
-def _colours() -> dict[str, str]:
-    try:
-        from ..plots import PALETTE
-    except Exception:  # noqa: BLE001 - the helper module is being rewritten; the report must still render
-        PALETTE = {"blue": "#0072B2", "vermillion": "#D55E00", "bluish_green": "#009E73", "orange": "#E69F00",
-                   "sky_blue": "#56B4E9", "black": "#000000", "reddish_purple": "#CC79A7", "yellow": "#F0E442"}
-    return PALETTE
 
 
 def discrimination(rows: list[Row], exercise: str) -> float | None:
@@ -91,7 +84,7 @@ def _score_plot(module: str, rows: list[Row]) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    pal = _colours()
+    pal = PALETTE
     graded = [r for r in rows if r.status == GRADED]
     failed = len(rows) - len(graded)
     fig, ax = plt.subplots(figsize=(6, 3.2))
@@ -109,7 +102,7 @@ def _score_plot(module: str, rows: list[Row]) -> str:
 def _exercise_plot(module: str, table: list[dict[str, Any]]) -> str:
     import matplotlib.pyplot as plt
 
-    pal = _colours()
+    pal = PALETTE
     names = [t["exercise"] for t in table]
     fig, axes = plt.subplots(1, 2, figsize=(9, 0.5 + 0.45 * max(2, len(names))), sharey=True)
     y = list(range(len(names)))
@@ -132,7 +125,7 @@ def _exercise_plot(module: str, table: list[dict[str, Any]]) -> str:
 def _misconception_plot(module: str, table: list[dict[str, Any]]) -> str | None:
     import matplotlib.pyplot as plt
 
-    pal = _colours()
+    pal = PALETTE
     bars = [(f"{t['exercise']} · {m}", n) for t in table for m, n in t["misconceptions"].most_common()]
     if not bars:
         return None

@@ -6,7 +6,7 @@ score (``auto_score`` not None, ``needs_manual_grade`` False); otherwise it is `
 with the reason (corrupt file, kernel died, missing notebook …) and an empty score.
 
 Per exercise, the row also keeps the verdict and the misconception, read from the checks'
-machine-readable outputs (:data:`grader.feedback.RESULT_MIME`) in the autograded notebook; the
+machine-readable outputs (:data:`driftlab.protocol.RESULT_MIME`) in the autograded notebook; the
 points always come from nbgrader's gradebook (a learner's kernel can print anything, the hidden
 tests decide). Where the two disagree the hidden test's own failure message is used.
 """
@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..feedback import RESULT_MIME
+from driftlab.protocol import FAILURE_MIME, RESULT_MIME
 
 GRADED = "graded"
 NOT_GRADED = "could not grade"
@@ -58,24 +58,6 @@ class Row:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Row":
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
-
-
-def gradebook_cells(course: Path, module: str, student: str) -> dict[str, dict[str, Any]] | None:
-    """``{grade_id: {score, max_score, needs_manual}}`` from a worker's gradebook, or None."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    try:
-        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-            submission = gb.find_submission(module, student)
-            cells = {}
-            for nb in submission.notebooks:
-                for grade in nb.grades:
-                    score = grade.manual_score if grade.manual_score is not None else grade.auto_score
-                    cells[grade.name] = {"score": score, "max_score": float(grade.max_score),
-                                         "needs_manual": bool(grade.needs_manual_grade)}
-            return cells
-    except MissingEntry:
-        return None
 
 
 def explain_failure(error: str) -> str:

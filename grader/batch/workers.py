@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .. import nbgrader_run as R
+from grader import nbgrader as R
 
 ROOT = R.ROOT
 

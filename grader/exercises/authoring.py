@@ -10,6 +10,8 @@ from typing import Any
 
 import nbformat
 
+from driftlab.protocol import ANSWER_MAGIC, ANSWER_SUFFIX, EXERCISE_MAGIC, INSTRUCTOR_EXTENSION, TEST_SUFFIX
+
 _SCHEMA = 3
 
 
@@ -33,33 +35,37 @@ def code(text: str) -> Any:
 
 
 def setup(module: str, extra: str = "", exam: bool = False) -> Any:
-    """The locked first code cell: imports and ``start(module)`` (the build adds the bank)."""
+    """The locked first code cell: the instructor's extension, imports and ``start(module)``.
+
+    The build drops the extension line and adds the bank to ``start`` in the learner's release.
+    """
     start = f'start("{module}", exam=True)' if exam else f'start("{module}")'
-    body = "from grader.notebook import start, check, practice, hint, results\n" + (extra.strip("\n") + "\n" if extra else "") + start
+    body = (INSTRUCTOR_EXTENSION + "\nfrom driftlab.exercises import start, check, practice, hint, results\n"
+            + (extra.strip("\n") + "\n" if extra else "") + start)
     return nbformat.v4.new_code_cell(body, metadata=_nbgrader("setup", locked=True))
 
 
 def exercise(yaml_text: str) -> Any:
     """A ``%%exercise`` spec cell (becomes the prompt or the practice widget in the release)."""
-    return nbformat.v4.new_code_cell("%%exercise\n" + yaml_text.strip("\n"))
+    return nbformat.v4.new_code_cell(f"{EXERCISE_MAGIC}\n" + yaml_text.strip("\n"))
 
 
 def answer(exercise_id: str, body: str) -> Any:
     """A ``%%answer`` cell; blanks in the body are written ``[n:solution]``."""
-    return nbformat.v4.new_code_cell(f"%%answer {exercise_id}\n" + body.strip("\n"),
-                                     metadata=_nbgrader(f"{exercise_id}-answer", solution=True))
+    return nbformat.v4.new_code_cell(f"{ANSWER_MAGIC} {exercise_id}\n" + body.strip("\n"),
+                                     metadata=_nbgrader(exercise_id + ANSWER_SUFFIX, solution=True))
 
 
 def solution(exercise_id: str, body: str) -> Any:
     """An nbgrader solution cell (``### BEGIN SOLUTION`` … ``### END SOLUTION`` inside)."""
-    return nbformat.v4.new_code_cell(body.strip("\n"), metadata=_nbgrader(f"{exercise_id}-answer", solution=True))
+    return nbformat.v4.new_code_cell(body.strip("\n"), metadata=_nbgrader(exercise_id + ANSWER_SUFFIX, solution=True))
 
 
 def test(exercise_id: str, points: float = 1) -> Any:
     """The locked, graded test cell: the visible check (the build appends the hidden test and sets
     the points from the spec)."""
     return nbformat.v4.new_code_cell(f'check("{exercise_id}")',
-                                     metadata=_nbgrader(f"{exercise_id}-test", grade=True, locked=True, points=points))
+                                     metadata=_nbgrader(exercise_id + TEST_SUFFIX, grade=True, locked=True, points=points))
 
 
 def write(path: str | Path, cells: list[Any]) -> Path:

@@ -13,9 +13,9 @@ import ipywidgets as W
 import numpy as np
 from matplotlib.figure import Figure
 
-from .live_figure import LiveFigure
-from .plots import PALETTE
-from .thresholds import alert_months, breaches, consecutive_breaches
+from driftlab.viz.live_figure import LiveFigure
+from driftlab.viz.plots import PALETTE
+from driftlab.course.accuracy import alert_months, breaches, consecutive_breaches
 
 __all__ = ["ThresholdExplorer"]
 

@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .drift import DriftDetector
-from .model import split_holdout, train_model
-from .simulation import BOUNDS, FEATURES, NUMERIC, TARGET, DriftEvent, Scenario, simulate_month
+from driftlab.course.drift import DriftDetector
+from driftlab.course.model import split_holdout, train_model
+from driftlab.course.simulation import BOUNDS, FEATURES, NUMERIC, TARGET, DriftEvent, Scenario, simulate_month
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -312,7 +312,7 @@ def with_window(policy: Policy | str, window: str, window_months: int = 3) -> Po
 
 def plot_runs(runs: Sequence[RetrainRun], threshold: float | None = None, ax: "Axes | None" = None) -> "Axes":
     """Accuracy per month of several runs (distinct colour, line style and marker each); retrain months marked."""
-    from .plots import PALETTE
+    from driftlab.viz.plots import PALETTE
 
     if ax is None:
         import matplotlib.pyplot as plt

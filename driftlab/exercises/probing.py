@@ -132,6 +132,10 @@ class Outcome:
     error: str | None = None  # "TypeError: ..." or "timeout"
     not_implemented: bool = False
 
+    def plain(self) -> Any:
+        """The value, or ``{"error": type}``: what two runs are compared by."""
+        return self.value if self.error is None else {"error": self.error.split(":")[0]}
+
 
 def describe_error(exc: BaseException) -> str:
     """A one-line, traceback-free description of an exception."""

@@ -10,12 +10,10 @@ from typing import Any
 
 import yaml
 
+from driftlab.errors import SpecError
+
 KINDS = ("blanks", "choice", "function")
 DIFFICULTIES = ("easy", "medium", "hard")
-
-
-class SpecError(ValueError):
-    """An exercise specification is malformed; the message names the exercise and the field."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +65,7 @@ class ExerciseSpec:
         return sorted(self.options)
 
 
-def _as_blank_map(value: Any, where: str) -> dict[int, Any]:
+def _as_blank_map(value: Any) -> dict[int, Any]:
     """Normalise ``{1: x}`` / ``x`` (single blank) into ``{1: x}``."""
     if isinstance(value, dict) and value and all(isinstance(k, int) for k in value):
         return dict(value)
@@ -105,12 +103,12 @@ def parse_spec(text: str) -> ExerciseSpec:
         opts = need("options")
         if kind == "choice":
             opts = {1: opts}
-        for blank, choices in _as_blank_map(opts, "options").items():
+        for blank, choices in _as_blank_map(opts).items():
             if not isinstance(choices, dict) or not choices:
                 raise SpecError(f"{ident}: options for blank [{blank}] must map letters to text")
             options[int(blank)] = {str(k).upper(): str(v) for k, v in choices.items()}
         ans = need("answer")
-        answer = {int(k): str(v).upper() for k, v in _as_blank_map(ans, "answer").items()}
+        answer = {int(k): str(v).upper() for k, v in _as_blank_map(ans).items()}
         if set(answer) != set(options):
             raise SpecError(f"{ident}: 'answer' must give one letter for each blank {sorted(options)}")
         for blank, letter in answer.items():
@@ -128,7 +126,7 @@ def parse_spec(text: str) -> ExerciseSpec:
             raise SpecError(f"{ident}: mistake #{i + 1} needs an 'id' and a 'message'")
         when = None
         if "when" in m:
-            when = {int(k): str(v).upper() for k, v in _as_blank_map(m["when"], "when").items()}
+            when = {int(k): str(v).upper() for k, v in _as_blank_map(m["when"]).items()}
             for blank, letter in when.items():
                 if blank not in options or letter not in options[blank]:
                     raise SpecError(f"{ident}: mistake {m['id']!r} names unknown option {letter!r} for blank [{blank}]")
@@ -136,7 +134,7 @@ def parse_spec(text: str) -> ExerciseSpec:
         if "fill" in m:
             if kind != "blanks":
                 raise SpecError(f"{ident}: mistake {m['id']!r}: 'fill' is for blanks exercises")
-            fill = {int(k): str(v) for k, v in _as_blank_map(m["fill"], "fill").items()}
+            fill = {int(k): str(v) for k, v in _as_blank_map(m["fill"]).items()}
             if not set(fill) <= set(options):
                 raise SpecError(f"{ident}: mistake {m['id']!r} fills an unknown blank")
         if kind == "function" and not m.get("code"):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .simulation import FEATURES, TARGET
+from driftlab.course.simulation import FEATURES, TARGET
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -77,7 +77,7 @@ def plot_importance_change(old: Mapping[str, float] | pd.Series | pd.DataFrame,
                            old_label: str = "reference", new_label: str = "production",
                            ax: "Axes | None" = None) -> "Axes":
     """Horizontal bars of old vs new importance per feature (hatched = new), largest change on top."""
-    from .plots import PALETTE
+    from driftlab.viz.plots import PALETTE
 
     table = compare_importances(old, new).iloc[::-1]
     if ax is None:

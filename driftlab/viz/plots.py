@@ -12,21 +12,8 @@ import pandas as pd
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-#: Okabe & Ito (2008) colour-blind-safe palette, in its canonical order.
-PALETTE: dict[str, str] = {
-    "black": "#000000",
-    "orange": "#E69F00",
-    "sky_blue": "#56B4E9",
-    "bluish_green": "#009E73",
-    "yellow": "#F0E442",
-    "blue": "#0072B2",
-    "vermillion": "#D55E00",
-    "reddish_purple": "#CC79A7",
-}
-REFERENCE_COLOUR = PALETTE["blue"]
-CURRENT_COLOUR = PALETTE["vermillion"]
-OK_COLOUR = PALETTE["sky_blue"]
-DRIFT_COLOUR = PALETTE["vermillion"]
+from driftlab.viz.palette import CURRENT_COLOUR, DRIFT_COLOUR, OK_COLOUR, PALETTE, REFERENCE_COLOUR  # noqa: F401
+
 DRIFT_HATCH = "///"
 _MAX_SURPRISE = 300.0  # -log10(p) shown for p == 0
 

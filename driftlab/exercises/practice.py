@@ -11,33 +11,33 @@ from typing import Any
 
 import ipywidgets as W
 
-from .assess import CORRECT, INCORRECT, UNANSWERED, assess
-from .feedback import COLOURS, LABELS, SYMBOLS, md_to_html, solution_html
+from driftlab.exercises.cards import md_to_html, render_html
+from driftlab.exercises.entries import CORRECT, INCORRECT, ChoiceEntry, Entry
 
 
 class PracticeWidget:
     """One practice question; ``answer(...)`` and ``check()`` are the widget's callbacks, callable in tests."""
 
-    def __init__(self, entry: dict[str, Any]) -> None:
+    def __init__(self, entry: Entry) -> None:
         self.entry = entry
         self.tried: list[str] = []
         self.solved = False
-        title = W.HTML(f"<strong>{html.escape(entry['title'])}</strong> "
-                       f"<em>({entry['difficulty']}, practice — not graded)</em>"
-                       f"<div>{md_to_html(entry['prompt'])}</div>")
+        title = W.HTML(f"<strong>{html.escape(entry.title)}</strong> "
+                       f"<em>({entry.difficulty}, practice — not graded)</em>"
+                       f"<div>{md_to_html(entry.prompt)}</div>")
         self.controls: list[W.Widget] = []
         parts: list[W.Widget] = [title]
-        if entry["kind"] == "choice":
-            opts = entry["options"]["1"]
+        if isinstance(entry, ChoiceEntry):
+            opts = entry.options
             self.choice = W.RadioButtons(options=[(f"{k}. {v}", k) for k, v in opts.items()], value=None,
                                          description="Your answer:", layout=W.Layout(width="auto"),
                                          style={"description_width": "initial"})
             self.controls.append(self.choice)
         else:
-            parts.append(W.HTML(f"<pre>{html.escape(entry['template'])}</pre>"))
+            parts.append(W.HTML(f"<pre>{html.escape(entry.template)}</pre>"))
             self.dropdowns = {}
-            for b in entry["blanks"]:
-                opts = entry["options"][str(b)]
+            for b in entry.blanks:
+                opts = entry.options[b]
                 dd = W.Dropdown(options=[("choose…", None)] + [(f"{k}: {v}", k) for k, v in opts.items()],
                                 value=None, description=f"Blank [{b}]:", style={"description_width": "initial"})
                 self.dropdowns[b] = dd
@@ -56,19 +56,19 @@ class PracticeWidget:
 
     @property
     def attempts_left(self) -> int:
-        return max(0, self.entry["attempts"] - len(self.tried))
+        return max(0, self.entry.attempts - len(self.tried))
 
     def _attempts_text(self) -> str:
         return f'<span role="status" aria-live="polite">Attempts left: {self.attempts_left}</span>'
 
     def current_answer(self) -> Any:
-        if self.entry["kind"] == "choice":
+        if isinstance(self.entry, ChoiceEntry):
             return self.choice.value
         return {b: dd.value for b, dd in self.dropdowns.items()}
 
     def answer(self, value: Any) -> None:
         """Select an answer programmatically (a letter, or ``{blank: letter}``)."""
-        if self.entry["kind"] == "choice":
+        if isinstance(self.entry, ChoiceEntry):
             self.choice.value = value
         else:
             for b, letter in value.items():
@@ -77,24 +77,21 @@ class PracticeWidget:
     def check(self) -> str:
         """The Check button: judge, update attempts, show feedback; returns the status."""
         answer = self.current_answer()
-        verdict = assess(self.entry, answer)
+        verdict = self.entry.assess(answer)
         if verdict.status == INCORRECT and repr(answer) not in self.tried:
             self.tried.append(repr(answer))
         if verdict.status == CORRECT:
             self.solved = True
-        colour, symbol, label = COLOURS[verdict.status], SYMBOLS[verdict.status], LABELS[verdict.status]
-        body = f'<div role="status" aria-live="polite" style="border-left:6px solid {colour};padding:4px 8px">' \
-               f'<strong style="color:{colour}">{symbol} {label}</strong><p>{md_to_html(verdict.message)}</p>'
-        if verdict.status == CORRECT or (verdict.status == INCORRECT and self.attempts_left == 0):
-            body += solution_html(self.entry, open_=True)
-        self.feedback.value = body + "</div>"
+        show = verdict.status == CORRECT or (verdict.status == INCORRECT and self.attempts_left == 0)
+        self.feedback.value = render_html(self.entry, verdict, attempts_left=None, show_solution=show,
+                                          hints=False, open_solution=True)
         self.status.value = self._attempts_text() if not self.solved else "Solved ✔"
         return verdict.status
 
     def show_hint(self) -> None:
         """The Hint button."""
-        hints = "".join(f"<li>{md_to_html(h)}</li>" for h in self.entry["hints"]) or "<li>No hint for this one.</li>"
+        hints = "".join(f"<li>{md_to_html(h)}</li>" for h in self.entry.hints) or "<li>No hint for this one.</li>"
         self.hint.value = f'<div role="note" aria-live="polite"><strong>💡 Hint</strong><ul>{hints}</ul></div>'
 
 
-__all__ = ["PracticeWidget", "UNANSWERED"]
+__all__ = ["PracticeWidget"]

@@ -20,10 +20,10 @@ import ipywidgets as W
 import numpy as np
 from matplotlib.figure import Figure
 
-from . import lab as L
-from .live_figure import LiveFigure
-from .plots import PALETTE
-from .simulation import FEATURES
+from driftlab import lab as L
+from driftlab.viz.live_figure import LiveFigure
+from driftlab.viz.plots import PALETTE
+from driftlab.course.simulation import FEATURES
 
 __all__ = ["DriftLab", "relative_scores", "describe"]
 

@@ -15,7 +15,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from .simulation import CATEGORICAL, FEATURES, MONTH, NUMERIC, TARGET
+from driftlab.course.simulation import CATEGORICAL, FEATURES, MONTH, NUMERIC, TARGET
 
 __all__ = ["FEATURES", "NUMERIC", "CATEGORICAL", "TARGET", "make_model", "train_model",
            "accuracy_by_month", "split_holdout"]

@@ -36,8 +36,8 @@ from scipy.stats import chi2 as chi2_dist
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
-from . import drift as drift_mod
-from .simulation import BOUNDS, CATEGORIES, CATEGORICAL, FEATURES, NUMERIC, DriftEvent, Scenario, simulate_month
+from driftlab.course import drift as drift_mod
+from driftlab.course.simulation import BOUNDS, CATEGORIES, CATEGORICAL, FEATURES, NUMERIC, DriftEvent, Scenario, simulate_month
 
 __all__ = ["DAYS", "PER_DAY", "DAYS_PER_MONTH", "DRIFT_TYPES", "STATISTICS", "POLICIES", "ACTIONS",
            "UNIT_FACTORS", "Drift", "Monitoring", "LabResult", "run", "builtin_policy", "reference_policy",

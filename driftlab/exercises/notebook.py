@@ -1,23 +1,24 @@
-"""What a course notebook imports: ``start``, the ``%%exercise``/``%%answer`` cells, ``check``, ``practice``.
+"""What a course notebook imports: ``start``, the ``%%answer`` cell, ``check``, ``practice``, ``hint``, ``results``.
 
-This is the only module that talks to IPython; judging lives in :mod:`grader.assess` and the look of
-feedback in :mod:`grader.feedback`. Nothing here raises into the learner's notebook: an unanswered or
-broken answer gets a message, so "Run All" on an untouched notebook finishes without an error.
+This is the only module of the exercise engine that talks to IPython; judging lives in
+:mod:`driftlab.exercises.entries` and the look of feedback in :mod:`driftlab.exercises.cards`.
+Nothing here raises into the learner's notebook: an unanswered or broken answer gets a message, so
+"Run All" on an untouched notebook finishes without an error.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
-from . import bank as bank_mod
-from . import blanks
-from .assess import CORRECT, INCORRECT, UNANSWERED, Verdict, assess
-from .feedback import RESULT_MIME, render_html, render_text, result_record, solution_html
-from .spec import SpecError, parse_spec
+from driftlab.exercises import bank as bank_mod
+from driftlab.exercises import blanks
+from driftlab.exercises.cards import render_html, render_text, result_record, results_html
+from driftlab.exercises.entries import CORRECT, INCORRECT, UNANSWERED, BlanksEntry, Entry, Verdict
+from driftlab.protocol import RESULT_MIME
 
-__all__ = ["start", "check", "practice", "hint", "results", "session"]
+__all__ = ["start", "check", "practice", "hint", "results", "session", "set_bank_source"]
 
 
 def grading() -> bool:
@@ -30,17 +31,26 @@ class Session:
     """Per-kernel state: the module's exercises, the learner's answers and attempts."""
 
     module: str
-    entries: dict[str, dict[str, Any]]
+    entries: dict[str, Entry]
     exam: bool = False
     answers: dict[str, str] = field(default_factory=dict)
     tried: dict[str, list[str]] = field(default_factory=dict)
     verdicts: dict[str, Verdict] = field(default_factory=dict)
 
     def attempts_left(self, exercise: str) -> int:
-        return max(0, self.entries[exercise]["attempts"] - len(self.tried.get(exercise, [])))
+        return max(0, self.entries[exercise].attempts - len(self.tried.get(exercise, [])))
 
 
 _SESSION: Session | None = None
+# Where ``start`` finds exercises when a notebook carries no bank: set by the instructor's kernel
+# extension (grader.exercises.instructor), which compiles them from the instructor notebook itself.
+_BANK_SOURCE: Callable[[str], dict[str, Entry]] | None = None
+
+
+def set_bank_source(source: Callable[[str], dict[str, Entry]] | None) -> None:
+    """Install the function that compiles a module's exercises when a notebook has no bank."""
+    global _BANK_SOURCE
+    _BANK_SOURCE = source
 
 
 def session() -> Session:
@@ -57,20 +67,19 @@ def _display(bundle: dict[str, Any]) -> None:
 
 
 def start(module: str, bank: str | None = None, exam: bool = False) -> None:
-    """Begin a module: load its exercises and register the ``%%exercise`` and ``%%answer`` cells.
+    """Begin a module: load its exercises and register the ``%%answer`` cell magic.
 
     Learner notebooks carry their exercises in ``bank``; an instructor notebook has none and its
-    exercises are compiled from the notebook file itself, exactly as the build does.
+    exercises come from the instructor's extension, compiled exactly as the build does.
     """
     global _SESSION
     if bank:
         entries = bank_mod.decode(bank)
+    elif _BANK_SOURCE is not None:
+        entries = _BANK_SOURCE(module)
     else:
-        from .source import compile_notebook, find_source_notebook
-        import nbformat
-
-        path = find_source_notebook(module)
-        entries = compile_notebook(nbformat.read(path, as_version=4)) if path else {}
+        print(f"No exercises were found for {module!r}: this notebook carries no exercise bank.")
+        entries = {}
     _SESSION = Session(module=module, entries=entries, exam=exam)
     _register_magics()
 
@@ -81,22 +90,8 @@ def _register_magics() -> None:
     except ImportError:  # plain Python: nothing to register
         return
     ip = get_ipython()
-    if ip is None:
-        return
-    ip.register_magic_function(_exercise_magic, "cell", "exercise")
-    ip.register_magic_function(_answer_magic, "cell", "answer")
-
-
-def _exercise_magic(line: str, cell: str) -> None:
-    """``%%exercise``: an exercise's spec (instructor notebooks); shows the exercise as learners see it."""
-    from .render import prompt_markdown
-
-    try:
-        spec = parse_spec(cell)
-    except SpecError as exc:
-        print(f"This exercise's specification is broken: {exc}")
-        return
-    _display({"text/markdown": prompt_markdown(spec), "text/plain": spec.title})
+    if ip is not None:
+        ip.register_magic_function(_answer_magic, "cell", "answer")
 
 
 def _answer_magic(line: str, cell: str) -> None:
@@ -109,25 +104,19 @@ def _answer_magic(line: str, cell: str) -> None:
         return
     code = blanks.strip_solution_marks(cell)  # instructor notebooks carry [n:answer] marks
     sess.answers[exercise] = code
-    if entry["kind"] != "blanks":
+    if not isinstance(entry, BlanksEntry):
         return
-    if blanks.unfilled(code, entry["blanks"]):
+    if blanks.unfilled(code, entry.blanks):
         print("Replace each [n] with your choice (the option's code or its letter), then run this cell.")
         return
-    fills = blanks.read_fills(entry["template"], code)
-    runnable = code
-    if fills is not None:
-        from .assess import _resolve_letters
-
-        runnable = blanks.fill(entry["template"], _resolve_letters(entry, fills))
-    _run_in_user_namespace(runnable)
+    _run_in_user_namespace(entry.runnable(code))
 
 
 def _run_in_user_namespace(code: str) -> None:
     """Run the learner's filled-in code for real; report an error in one line, never a traceback."""
     from IPython import get_ipython
 
-    from .probing import describe_error
+    from driftlab.exercises.probing import describe_error
 
     try:
         compiled = compile(code, "<your answer>", "exec")
@@ -140,13 +129,11 @@ def _run_in_user_namespace(code: str) -> None:
         print(f"Your code raised {describe_error(exc)}. The check below says more.")
 
 
-def _answer_for(sess: Session, entry: dict[str, Any]) -> Any:
-    if entry["kind"] == "function":
-        from IPython import get_ipython
+def _user_ns() -> dict[str, Any]:
+    from IPython import get_ipython
 
-        ip = get_ipython()
-        return ip.user_ns.get(entry["name"]) if ip is not None else None
-    return sess.answers.get(entry["id"])
+    ip = get_ipython()
+    return ip.user_ns if ip is not None else {}
 
 
 def _fingerprint(answer: Any) -> str:
@@ -166,29 +153,25 @@ def check(exercise: str) -> None:
     except (RuntimeError, KeyError):
         print(f"Cannot check {exercise!r}: run the notebook's first cell, then the exercise's cells in order.")
         return
-    verdict = assess(entry, _answer_for(sess, entry))
-    _show_verdict(sess, entry, verdict)
-
-
-def _show_verdict(sess: Session, entry: dict[str, Any], verdict: Verdict, answer_key: str | None = None) -> None:
-    exercise = entry["id"]
+    answer = entry.answer_in(sess.answers, _user_ns())
+    verdict = entry.assess(answer)
     if verdict.status == INCORRECT:
-        key = answer_key or _fingerprint(_answer_for(sess, entry))
         tried = sess.tried.setdefault(exercise, [])
+        key = _fingerprint(answer)
         if key not in tried:
             tried.append(key)
     sess.verdicts[exercise] = verdict
     left = sess.attempts_left(exercise)
     show_solution = grading() or verdict.status == CORRECT or (verdict.status == INCORRECT and left == 0)
     attempt = len(sess.tried.get(exercise, [])) + (verdict.status == CORRECT)
+    record = result_record(entry, verdict, attempt) if not sess.exam else {
+        "exercise": exercise, "status": "recorded" if verdict.status != UNANSWERED else UNANSWERED,
+        "misconception": None, "difficulty": entry.difficulty, "points": entry.points,
+        "graded": entry.graded, "exam": True}
     _display({
-        "text/html": render_html(entry, verdict, attempts_left=left, show_solution=show_solution,
-                                 exam=sess.exam),
+        "text/html": render_html(entry, verdict, attempts_left=left, show_solution=show_solution, exam=sess.exam),
         "text/plain": render_text(entry, verdict, exam=sess.exam),
-        RESULT_MIME: result_record(entry, verdict, attempt) if not sess.exam else
-        {"exercise": exercise, "status": "recorded" if verdict.status != UNANSWERED else UNANSWERED,
-         "misconception": None, "difficulty": entry["difficulty"], "points": entry["points"],
-         "graded": entry["graded"], "exam": True},
+        RESULT_MIME: record,
     })
 
 
@@ -198,44 +181,40 @@ def hint(exercise: str) -> None:
     if entry is None:
         print(f"Unknown exercise {exercise!r}.")
         return
-    lines = "\n".join(f"- {h}" for h in entry["hints"]) or "No hint for this one."
-    _display({"text/markdown": f"**Hint — {entry['title']}**\n\n{lines}", "text/plain": lines})
+    lines = "\n".join(f"- {h}" for h in entry.hints) or "No hint for this one."
+    _display({"text/markdown": f"**Hint — {entry.title}**\n\n{lines}", "text/plain": lines})
 
 
-def practice(exercise: str) -> Any:
+def practice(exercise: str) -> None:
     """Show an ungraded practice question as a widget (instant feedback, attempts, hint, solution)."""
-    from .widgets import PracticeWidget
+    from IPython.display import display
+
+    from driftlab.exercises.practice import PracticeWidget
 
     try:
         entry = session().entries[exercise]
     except (RuntimeError, KeyError):
         print(f"Cannot show practice question {exercise!r}: run the notebook's first cell first.")
-        return None
-    widget = PracticeWidget(entry)
-    from IPython.display import display
-
-    display(widget.box)
-    return None
+        return
+    display(PracticeWidget(entry).box)
 
 
 def results() -> None:
     """Exam mode's final cell: the score by difficulty and every question's worked explanation."""
     sess = session()
-    graded = [e for e in sess.entries.values() if e["graded"]]
+    user_ns = _user_ns()
     rows, total, got = [], 0.0, 0.0
     by_level: dict[str, list[float]] = {}
-    for entry in graded:
-        verdict = assess(entry, _answer_for(sess, entry))
-        sess.verdicts[entry["id"]] = verdict
-        earned = entry["points"] if verdict.status == CORRECT else 0.0
-        total += entry["points"]
+    for entry in (e for e in sess.entries.values() if e.graded):
+        verdict = entry.assess(entry.answer_in(sess.answers, user_ns))
+        sess.verdicts[entry.id] = verdict
+        earned = entry.points if verdict.status == CORRECT else 0.0
+        total += entry.points
         got += earned
-        level = by_level.setdefault(entry["difficulty"], [0.0, 0.0])
+        level = by_level.setdefault(entry.difficulty, [0.0, 0.0])
         level[0] += earned
-        level[1] += entry["points"]
+        level[1] += entry.points
         rows.append((entry, verdict, earned))
-    from .render import results_html
-
     _display({"text/html": results_html(rows, by_level, got, total),
               "text/plain": f"Score: {got:g} / {total:g}",
               RESULT_MIME: {"exam": sess.module, "score": got, "max_score": total,

@@ -1,0 +1,100 @@
+"""How a verdict looks: HTML and text for the learner, JSON for grading reports.
+
+Right or wrong is shown by a word and a symbol as well as a colour (accessibility), and every check
+leaves a ``application/vnd.driftlab.result+json`` output that reports read back.
+"""
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from driftlab.exercises.entries import CORRECT, UNANSWERED, Entry, Verdict
+from driftlab.protocol import RESULT_MIME
+from driftlab.viz.palette import STATUS_COLOURS
+
+COLOURS = STATUS_COLOURS
+SYMBOLS = {CORRECT: "✔", "incorrect": "✘", UNANSWERED: "…", "recorded": "✎"}
+LABELS = {CORRECT: "Correct", "incorrect": "Not yet", UNANSWERED: "Not answered yet", "recorded": "Answer recorded"}
+
+
+def md_to_html(text: str) -> str:
+    """Small Markdown subset (code spans, bold, paragraphs) for feedback text; escapes the rest."""
+    import re
+
+    out = html.escape(text)
+    out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
+    out = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", out)
+    return "<br>".join(out.splitlines())
+
+
+def render_html(entry: Entry, verdict: Verdict, *, attempts_left: int | None,
+                show_solution: bool, exam: bool = False, hints: bool = True, open_solution: bool = False) -> str:
+    """The learner-facing card for one check (a ``check()`` cell's output and a practice widget's)."""
+    status = "recorded" if exam and verdict.status != UNANSWERED else verdict.status
+    colour, symbol, label = COLOURS[status], SYMBOLS[status], LABELS[status]
+    parts = [f'<div class="driftlab-check" role="status" aria-live="polite" '
+             f'style="border-left:6px solid {colour};padding:6px 10px;margin:4px 0">',
+             f'<strong style="color:{colour}">{symbol} {label}</strong> '
+             f'<span>— {html.escape(entry.title)} ({entry.difficulty})</span>']
+    if not exam:
+        if verdict.message:
+            parts.append(f"<p>{md_to_html(verdict.message)}</p>")
+        if verdict.detail:
+            parts.append(f"<p>{md_to_html(verdict.detail)}</p>")
+        if attempts_left is not None and verdict.status != CORRECT:
+            parts.append(f"<p>Attempts left: {attempts_left}</p>")
+        if hints and entry.hints and verdict.status != CORRECT:
+            hints = "".join(f"<li>{md_to_html(h)}</li>" for h in entry.hints)
+            parts.append(f"<details><summary>💡 Hint (click to show)</summary><ul>{hints}</ul></details>")
+        if show_solution:
+            parts.append(solution_html(entry, open_=open_solution))
+    else:
+        parts.append("<p>Your answer is saved. Results appear in the final cell.</p>" if verdict.status != UNANSWERED
+                     else f"<p>{md_to_html(verdict.message)}</p>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def solution_html(entry: Entry, open_: bool = False) -> str:
+    """The step-by-step worked solution (and what was fixed from the seed, if anything)."""
+    steps = "".join(f"<li>{md_to_html(s)}</li>" for s in entry.solution)
+    note = f"<p><em>{md_to_html(entry.note)}</em></p>" if entry.note else ""
+    attr = " open" if open_ else ""
+    return f"<details{attr}><summary>📘 Worked solution</summary><ol>{steps}</ol>{note}</details>"
+
+
+def render_text(entry: Entry, verdict: Verdict, *, exam: bool = False) -> str:
+    """Plain-text fallback (terminals, nbconvert to text)."""
+    status = "recorded" if exam and verdict.status != UNANSWERED else verdict.status
+    text = f"{SYMBOLS[status]} {LABELS[status]} — {entry.title}"
+    if not exam and verdict.message:
+        text += f"\n{verdict.message}"
+    return text
+
+
+def result_record(entry: Entry, verdict: Verdict, attempt: int) -> dict[str, Any]:
+    """The machine-readable result left in the notebook for reports."""
+    record = verdict.as_result()
+    record.update({"difficulty": entry.difficulty, "points": entry.points, "graded": entry.graded,
+                   "attempt": attempt})
+    return record
+
+
+def results_html(rows: list[tuple[Entry, Verdict, float]], by_level: dict[str, list[float]],
+                 got: float, total: float) -> str:
+    """The exam's final report: score by difficulty and each question's worked explanation."""
+    order = [d for d in ("easy", "medium", "hard") if d in by_level]
+    levels = "".join(f"<tr><td>{d}</td><td>{by_level[d][0]:g} / {by_level[d][1]:g}</td></tr>" for d in order)
+    items = []
+    for entry, verdict, earned in rows:
+        status = verdict.status if verdict.status in COLOURS else "incorrect"
+        colour, symbol = COLOURS[status], SYMBOLS[status]
+        label = {"correct": "correct", "incorrect": "not correct", "unanswered": "not answered"}[status]
+        why = f"<p>{md_to_html(verdict.message)}</p>" if verdict.status == "incorrect" else ""
+        items.append(f'<li><strong style="color:{colour}">{symbol} {label}</strong> — '
+                     f'{html.escape(entry.title)} ({entry.difficulty}, {earned:g}/{entry.points:g})'
+                     f"{why}{solution_html(entry, open_=False)}</li>")
+    return (f'<div class="driftlab-results" role="region" aria-label="Test results">'
+            f"<h3>Your score: {got:g} / {total:g}</h3>"
+            f"<table><tr><th>difficulty</th><th>score</th></tr>{levels}</table>"
+            f"<ol>{''.join(items)}</ol></div>")

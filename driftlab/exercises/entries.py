@@ -1,0 +1,362 @@
+"""Compiled exercises as the learner's kernel sees them: one typed entry class per exercise kind.
+
+The instructor's side (:mod:`grader.exercises.compile`) turns a spec into one of these entries;
+the build ships them in the notebook's bank (:mod:`driftlab.exercises.bank`) and in each hidden
+test. Here each kind judges an answer with :meth:`Entry.assess`, which never raises. What an entry
+holds is only what a check needs: hashes of the right behaviour for choice and blanks, outputs for
+function cases (instant feedback is formative; docs/GRADING.md says what that exposes).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import textwrap
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Callable, ClassVar
+
+from driftlab.exercises import blanks as blanks_mod
+from driftlab.exercises.probing import (Outcome, call_function, close, evaluate_expression, probe_namespace,
+                                        run_snippet)
+
+CORRECT, INCORRECT, UNANSWERED = "correct", "incorrect", "unanswered"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one check: status, the misconception it showed, and what to tell the learner."""
+
+    exercise: str
+    status: str
+    misconception: str | None = None
+    message: str = ""
+    detail: str = ""
+
+    @property
+    def correct(self) -> bool:
+        return self.status == CORRECT
+
+    def as_result(self) -> dict[str, Any]:
+        """The machine-readable record left in the notebook for grading reports."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class MistakeNote:
+    """A known misconception as the learner meets it: its id and the message that explains it."""
+
+    id: str
+    message: str
+
+
+def digest(salt: str, text: str) -> str:
+    """Salted hash that keeps answers out of plain sight (brute-forcing 4 options is accepted)."""
+    return hashlib.sha256(f"{salt}\x00{text}".encode()).hexdigest()[:20]
+
+
+def signature(outcomes: list[Outcome]) -> str:
+    """A stable text form of what code did on every probe (values, or the error's type)."""
+    return json.dumps([o.plain() for o in outcomes], sort_keys=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Entry:
+    """What every kind shares: the texts a learner sees and the mistakes a check can name."""
+
+    kind: ClassVar[str] = ""
+    answered_in_cell: ClassVar[bool] = True  # the answer is an ``%%answer`` cell (else a function)
+
+    id: str
+    title: str
+    difficulty: str
+    prompt: str = ""
+    points: float = 1.0
+    graded: bool = True
+    attempts: int = 3
+    source: str = ""
+    hints: tuple[str, ...] = ()
+    solution: tuple[str, ...] = ()
+    note: str = ""
+    mistakes: tuple[MistakeNote, ...] = ()
+
+    # -- judging ----------------------------------------------------------------------------------
+    def assess(self, answer: Any) -> Verdict:
+        """Judge an answer; never raises (a check must never show the learner a traceback)."""
+        try:
+            return self._assess(answer)
+        except Exception as exc:  # noqa: BLE001
+            return self.verdict(INCORRECT, "check-error",
+                                f"The check could not run your answer ({type(exc).__name__}: {exc}).")
+
+    def _assess(self, answer: Any) -> Verdict:
+        raise NotImplementedError
+
+    def verdict(self, status: str, misconception: str | None = None, message: str = "", detail: str = "") -> Verdict:
+        return Verdict(self.id, status, misconception, message, detail)
+
+    def mistake(self, index: int, detail: str = "") -> Verdict:
+        """The verdict naming known mistake number ``index``."""
+        note = self.mistakes[index]
+        return self.verdict(INCORRECT, note.id, note.message, detail)
+
+    def mistake_message(self, mistake_id: str) -> str:
+        """The message of the known mistake ``mistake_id``."""
+        return next(m.message for m in self.mistakes if m.id == mistake_id)
+
+    def answer_in(self, answers: dict[str, Any], user_ns: dict[str, Any]) -> Any:
+        """The learner's answer: the recorded ``%%answer`` body (or, for functions, the namespace's)."""
+        return answers.get(self.id)
+
+    # -- serialisation (the bank is JSON) ---------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+        data["kind"] = self.kind
+        return data
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> "Entry":
+        """The entry of the right kind for a dict made by :meth:`to_dict`."""
+        cls = KINDS.get(data.get("kind", ""))
+        if cls is None:
+            raise ValueError(f"unknown exercise kind {data.get('kind')!r}")
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["mistakes"] = tuple(MistakeNote(**m) for m in values.get("mistakes", ()))
+        for name in ("hints", "solution"):
+            values[name] = tuple(values.get(name, ()))
+        return cls(**cls._decode(values))
+
+    @classmethod
+    def _decode(cls, values: dict[str, Any]) -> dict[str, Any]:
+        return values
+
+
+def _plain(value: Any) -> Any:
+    """JSON form of a field: dataclasses to dicts, tuples to lists, int keys to strings."""
+    if isinstance(value, MistakeNote):
+        return asdict(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChoiceEntry(Entry):
+    """Multiple choice: one letter; the right one and each distractor's mistake kept as hashes."""
+
+    kind: ClassVar[str] = "choice"
+
+    options: dict[str, str] = field(default_factory=dict)
+    salt: str = ""
+    correct: str = ""  # digest of the right letter
+    letter_mistakes: dict[str, int] = field(default_factory=dict)  # digest of "1|LETTER" -> mistake index
+
+    def _assess(self, answer: Any) -> Verdict:
+        if answer is None or (isinstance(answer, str) and (not answer.strip() or "[1]" in answer)):
+            return self.verdict(UNANSWERED, None, "Not answered yet.")
+        if not isinstance(answer, str):
+            return self.verdict(INCORRECT, "wrong-type",
+                                f"Answer with one letter as text, like \"A\"; got a {type(answer).__name__}.")
+        letters = [t for t in answer.replace('"', " ").replace("'", " ").replace(",", " ").split()
+                   if len(t) == 1 and t.upper() in self.options]
+        if len(letters) != 1:
+            return self.verdict(INCORRECT, "not-an-option", f"Answer with exactly one of {', '.join(self.options)}.")
+        letter = letters[0].upper()
+        if digest(self.salt, letter) == self.correct:
+            return self.verdict(CORRECT, None, f"Correct: {letter}.")
+        index = self.letter_mistakes.get(digest(self.salt, f"1|{letter}"))
+        if index is not None:
+            return self.mistake(index)
+        return self.verdict(INCORRECT, "unknown", f"{letter} is not the best answer. Read the hint.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BlanksEntry(Entry):
+    """Fill in the blank: the filled code is run on probes and its behaviour compared by hash."""
+
+    kind: ClassVar[str] = "blanks"
+
+    template: str = ""
+    options: dict[int, dict[str, str]] = field(default_factory=dict)
+    setup: str = ""
+    probes: tuple[dict[str, str], ...] = ()
+    observe: tuple[str, ...] = ()
+    timeout: float = 5.0
+    salt: str = ""
+    correct: str = ""  # digest of the right behaviour's signature
+    text_mistakes: dict[str, int] = field(default_factory=dict)  # digest of "BLANK|text" -> mistake index
+    behaviour_mistakes: dict[str, int] = field(default_factory=dict)  # digest of a signature -> index
+
+    @classmethod
+    def _decode(cls, values: dict[str, Any]) -> dict[str, Any]:
+        values["options"] = {int(b): dict(o) for b, o in values.get("options", {}).items()}
+        values["probes"] = tuple(dict(p) for p in values.get("probes", ()))
+        values["observe"] = tuple(values.get("observe", ()))
+        return values
+
+    @property
+    def blanks(self) -> list[int]:
+        """Blank numbers in order ([1], [2], …)."""
+        return sorted(self.options)
+
+    def fill_letters(self, letters: dict[int, str]) -> str:
+        """The template with each blank holding the code of the chosen option letter."""
+        return blanks_mod.fill(self.template, {b: self.options[b][letters[b]] for b in letters})
+
+    def resolve_letters(self, fills: dict[int, str]) -> dict[int, str]:
+        """A blank holding an option's letter (``A``…``D``) holds that option's code."""
+        out = {}
+        for b, text in fills.items():
+            key = text.strip().strip("'\"").upper()
+            opts = self.options.get(b, {})
+            out[b] = opts[key] if len(key) == 1 and key in opts else text
+        return out
+
+    def runnable(self, code: str) -> str:
+        """The learner's code with option letters typed into blanks replaced by the options' code."""
+        fills = blanks_mod.read_fills(self.template, code)
+        return code if fills is None else blanks_mod.fill(self.template, self.resolve_letters(fills))
+
+    def outcomes(self, code: str) -> list[Outcome]:
+        """What ``code`` did on every probe (one endless loop is enough to know)."""
+        found: list[Outcome] = []
+        for probe in self.probes:
+            if found and found[-1].error == "timeout":
+                found.append(Outcome(error="timeout"))
+                continue
+            found.append(run_snippet(code, probe, self.observe, self.setup, self.timeout))
+        return found
+
+    def _assess(self, answer: Any) -> Verdict:
+        if isinstance(answer, dict):  # letters chosen in a widget
+            if any(not answer.get(b) for b in self.blanks):
+                return self.verdict(UNANSWERED, None, "Fill every blank first.")
+            code = self.fill_letters({int(k): v for k, v in answer.items()})
+        elif isinstance(answer, str):
+            code = answer
+        else:
+            return self.verdict(INCORRECT, "wrong-type", f"Expected code, got a {type(answer).__name__}.")
+        if not code.strip():
+            return self.verdict(UNANSWERED, None, "Not answered yet: replace the blanks and run the cell.")
+        empty = blanks_mod.unfilled(code, self.blanks)
+        if empty:
+            where = ", ".join(f"[{b}]" for b in empty)
+            if len(empty) == len(self.blanks):
+                return self.verdict(UNANSWERED, None, f"Not answered yet: replace {where} with your choice and run the cell.")
+            return self.verdict(UNANSWERED, None, f"Almost: {where} is still empty.")
+        text_hit = None
+        fills = blanks_mod.read_fills(self.template, code)
+        if fills is not None:
+            fills = self.resolve_letters(fills)
+            code = blanks_mod.fill(self.template, fills)
+            text_hit = next((hit for b in self.blanks
+                             if (hit := self.text_mistakes.get(digest(self.salt, f"{b}|{fills[b]}"))) is not None), None)
+        try:
+            compile(code, "<your answer>", "exec")
+        except SyntaxError as exc:
+            if text_hit is not None:
+                return self.mistake(text_hit, f"(Python also says: {exc.msg}.)")
+            return self.verdict(INCORRECT, "syntax-error",
+                                f"That is not valid Python (line {exc.lineno}: {exc.msg}). Check each blank.")
+        outcomes = self.outcomes(code)
+        sig = digest(self.salt, signature(outcomes))
+        if sig == self.correct:
+            return self.verdict(CORRECT, None, "Correct: your code does the right thing on every test input.")
+        index = text_hit if text_hit is not None else self.behaviour_mistakes.get(sig)
+        if index is not None:
+            return self.mistake(index)
+        errors = [o.error for o in outcomes if o.error]
+        if errors:
+            what = "ran too long (an endless loop?)" if errors[0] == "timeout" else f"raised {errors[0]}"
+            return self.verdict(INCORRECT, "raised-exception", f"Your code {what} on one of the test inputs.")
+        return self.verdict(INCORRECT, "unknown",
+                            "Not yet: your code runs, but does not do the right thing on every test input. Try the hint.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FunctionEntry(Entry):
+    """Write the function: called on cases, outputs compared with the reference's and the mistakes'."""
+
+    kind: ClassVar[str] = "function"
+    answered_in_cell: ClassVar[bool] = False
+
+    name: str = ""
+    setup: str = ""
+    cases: tuple[str, ...] = ()
+    tolerance: float = 1e-6
+    timeout: float = 5.0
+    expected: tuple[Any, ...] = ()
+    mistake_outputs: tuple[tuple[Any, ...], ...] = ()
+
+    @classmethod
+    def _decode(cls, values: dict[str, Any]) -> dict[str, Any]:
+        values["cases"] = tuple(values.get("cases", ()))
+        values["expected"] = tuple(values.get("expected", ()))
+        values["mistake_outputs"] = tuple(tuple(o) for o in values.get("mistake_outputs", ()))
+        return values
+
+    def answer_in(self, answers: dict[str, Any], user_ns: dict[str, Any]) -> Any:
+        return user_ns.get(self.name)
+
+    def case_args(self) -> list[Any]:
+        """The cases' argument values (evaluated from the spec's expressions)."""
+        namespace = probe_namespace()
+        if self.setup:
+            exec(self.setup, namespace)  # noqa: S102 - instructor-authored spec
+        return [evaluate_expression(case, namespace) for case in self.cases]
+
+    def outputs(self, func: Callable[..., Any]) -> list[Outcome]:
+        """``func`` called on every case."""
+        return [call_function(func, a, self.timeout) for a in self.case_args()]
+
+    def _assess(self, func: Any) -> Verdict:
+        name = self.name
+        if func is None:
+            return self.verdict(UNANSWERED, None, f"Not answered yet: write `{name}` and run its cell.")
+        if not callable(func):
+            return self.verdict(INCORRECT, "wrong-type", f"`{name}` should be a function; it is a {type(func).__name__}.")
+        got = self.outputs(func)
+        if any(o.not_implemented for o in got):
+            return self.verdict(UNANSWERED, None, f"Not answered yet: `{name}` still raises NotImplementedError.")
+        tol = self.tolerance
+        if all(o.error is None and close(o.value, e, tol) for o, e in zip(got, self.expected)):
+            return self.verdict(CORRECT, None, f"Correct: `{name}` passes all {len(got)} checks.")
+        values = [o.plain() for o in got]
+        for index, outputs in enumerate(self.mistake_outputs):
+            if all(close(v, e, tol) for v, e in zip(values, outputs)):
+                return self.mistake(index)
+        for case, o, e in zip(self.cases, got, self.expected):
+            if o.error == "timeout":
+                return self.verdict(INCORRECT, "timeout",
+                                    f"`{name}{_show(case)}` ran longer than {self.timeout:g} s: is there an endless loop?")
+            if o.error:
+                return self.verdict(INCORRECT, "raised-exception", f"`{name}{_show(case)}` raised {o.error}.")
+            if not close(o.value, e, tol):
+                if type(o.value) is not type(e) and not (isinstance(e, float) and isinstance(o.value, int)):
+                    return self.verdict(INCORRECT, "wrong-type",
+                                        f"`{name}{_show(case)}` returned {_brief(o.value)}; expected a {type(e).__name__}.")
+                return self.verdict(INCORRECT, "unknown", f"`{name}{_show(case)}` returned {_brief(o.value)}, which is not right.")
+        return self.verdict(INCORRECT, "unknown", "Not yet.")
+
+
+KINDS: dict[str, type[Entry]] = {cls.kind: cls for cls in (ChoiceEntry, BlanksEntry, FunctionEntry)}
+
+
+def define(code: str, name: str, setup: str = "") -> Callable[..., Any]:
+    """Define ``name`` from instructor-written code the way probes see it (buggy mistakes, references)."""
+    namespace = probe_namespace()
+    if setup:
+        exec(setup, namespace)  # noqa: S102 - instructor-authored spec
+    exec(textwrap.dedent(code), namespace)  # noqa: S102 - instructor-authored spec
+    return namespace[name]
+
+
+def _show(case: str) -> str:
+    text = case if case.startswith("(") else f"({case})"
+    return text if len(text) <= 80 else text[:77] + "…)"
+
+
+def _brief(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "…"

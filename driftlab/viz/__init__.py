@@ -1,0 +1,1 @@
+"""How the course draws: the palette, matplotlib plots, live (blitted) figures and the threshold widget."""
