@@ -1,4 +1,4 @@
-"""Unit tests of the Drift Lab simulation (grader/lab.py) and its widget (grader/lab_widgets.py)."""
+"""Unit tests of the Drift Lab simulation (driftlab/lab/) and its widget (driftlab/lab/widgets.py)."""
 from __future__ import annotations
 
 import time
@@ -9,6 +9,8 @@ import pytest
 from driftlab.course import drift as D
 from driftlab import lab as L
 from driftlab.course.simulation import FEATURES, NUMERIC
+from driftlab.lab import data as lab_data
+from lab_reference import reference_policy
 
 
 @pytest.fixture(scope="module")
@@ -46,11 +48,11 @@ def test_window_scores_match_grader_drift(statistic):
     from driftlab.course.simulation import Scenario, simulate_month
 
     drift = L.Drift("sudden", "income", 0.5, onset=100)
-    data = L._data(0, drift)
-    base = L._base(0)
+    data = lab_data._data(0, drift)
+    base = lab_data._base(0)
     scores = L.window_scores(base.ref_counts, data.counts, 14, statistic)
     day = 120
-    pool = simulate_month(0, 1, L.DAYS * L.PER_DAY, L._event("covariate", "income", 0.5))
+    pool = simulate_month(0, 1, L.DAYS * L.PER_DAY, lab_data._event("covariate", "income", 0.5))
     window = pool.iloc[(day - 13) * L.PER_DAY:(day + 1) * L.PER_DAY]
     reference = Scenario(seed=0).reference()
     for j, name in enumerate(FEATURES):
@@ -79,7 +81,7 @@ def test_concept_change_is_invisible_to_drift_but_not_to_labels():
     assert r.scoreboard["days_degraded"] > 150
     # realised accuracy shows the drop only after the label delay
     assert np.nanmean(r.realised_accuracy[200:]) < 0.87 < np.nanmean(r.realised_accuracy[60:120])
-    smart = L.run(L.Drift("concept", "debt_to_income", 1.0, onset=120, label_delay=30), policy=L.reference_policy)
+    smart = L.run(L.Drift("concept", "debt_to_income", 1.0, onset=120, label_delay=30), policy=reference_policy)
     assert smart.retrain_days and smart.scoreboard["days_degraded"] < r.scoreboard["days_degraded"]
 
 
@@ -114,12 +116,12 @@ def test_policies_and_actions():
 def test_reference_policy_rules():
     base = {"alert": False, "data_quality_ok": True, "predicted_accuracy": 0.9, "realised_accuracy": 0.9,
             "accuracy_threshold": 0.87, "days_since_retrain": 100}
-    assert L.reference_policy(base) == "none"
-    assert L.reference_policy(base | {"data_quality_ok": False, "days_since_retrain": 1}) == "fix_pipeline"
-    assert L.reference_policy(base | {"realised_accuracy": 0.87}) == "retrain"
-    assert L.reference_policy(base | {"realised_accuracy": 0.87, "days_since_retrain": 29}) == "none"
-    assert L.reference_policy(base | {"realised_accuracy": None, "alert": True, "predicted_accuracy": 0.87}) == "retrain"
-    assert L.reference_policy(base | {"realised_accuracy": None, "alert": True}) == "none"
+    assert reference_policy(base) == "none"
+    assert reference_policy(base | {"data_quality_ok": False, "days_since_retrain": 1}) == "fix_pipeline"
+    assert reference_policy(base | {"realised_accuracy": 0.87}) == "retrain"
+    assert reference_policy(base | {"realised_accuracy": 0.87, "days_since_retrain": 29}) == "none"
+    assert reference_policy(base | {"realised_accuracy": None, "alert": True, "predicted_accuracy": 0.87}) == "retrain"
+    assert reference_policy(base | {"realised_accuracy": None, "alert": True}) == "none"
 
 
 def test_compare_policies_reports_unwritten_policy():

@@ -1,8 +1,8 @@
 """Module 06 (Drift Lab): the graded `policy(state)` exercise, its buggy-policy feedback, hidden
 scenarios, and the lab in the notebook.
 
-The exercise's reference (the instructor's solution cell) must agree with grader.lab.reference_policy,
-which the lab uses to generate the hidden states; every known buggy policy gets its own message;
+The exercise's reference (the instructor's solution cell) must agree with tests/lab_reference.reference_policy
+(kept out of driftlab, where a learner could import it); every known buggy policy gets its own message;
 the release contains none of the hidden states; real nbgrader gives 3/3, and 0 with the right
 misconception to buggy policies.
 """
@@ -17,6 +17,7 @@ import pytest
 from nbtools import errors, execute, fill_release, release_path, results, solution_path
 
 from driftlab import lab as L
+from lab_reference import reference_policy
 from grader import nbgrader as R
 
 from grader.exercises.source import compile_notebook, reference_function, specs_in
@@ -52,11 +53,11 @@ def _states(spec, which: str) -> list[dict]:
 def test_notebook_solution_equals_the_lab_reference(solution_nb, spec):
     notebook_policy = reference_function(solution_nb, spec)
     for state in _states(spec, "cases") + _states(spec, "hidden_cases"):
-        assert notebook_policy(state) == L.reference_policy(state), state
+        assert notebook_policy(state) == reference_policy(state), state
     seen = []
 
     def both(state):
-        seen.append((notebook_policy(state), L.reference_policy(state)))
+        seen.append((notebook_policy(state), reference_policy(state)))
         return seen[-1][1]
 
     for drift in (L.Drift("unit_bug", "loan_amount", 1.0), L.Drift("concept", "age", 1.0, label_delay=10)):
@@ -67,8 +68,8 @@ def test_notebook_solution_equals_the_lab_reference(solution_nb, spec):
 def test_cases_cover_every_action_and_the_boundaries(spec):
     visible, hidden = _states(spec, "cases"), _states(spec, "hidden_cases")
     assert len(hidden) >= 10 and not any(h in visible for h in hidden)
-    assert {L.reference_policy(s) for s in visible} == {"none", "retrain", "fix_pipeline"}
-    assert {L.reference_policy(s) for s in hidden} == {"none", "retrain", "fix_pipeline"}
+    assert {reference_policy(s) for s in visible} == {"none", "retrain", "fix_pipeline"}
+    assert {reference_policy(s) for s in hidden} == {"none", "retrain", "fix_pipeline"}
     assert any(s["realised_accuracy"] == s["accuracy_threshold"] for s in visible)
     assert any(s["predicted_accuracy"] == s["accuracy_threshold"] and s["alert"] for s in visible)
     assert any(s["days_since_retrain"] == 30 for s in visible)

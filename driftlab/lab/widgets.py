@@ -2,7 +2,7 @@
 
 Every control has a visible text label (its ``description``, read by screen readers) and is a
 standard keyboard-usable widget (dropdowns, sliders: Tab to focus, arrow keys to move).  The
-figure is created once; a control change re-runs :func:`grader.lab.run` (cached, fast) and
+figure is created once; a control change re-runs :func:`driftlab.lab.run` (cached, fast) and
 updates the existing artists in place with ``set_data`` / ``set_ydata`` before one redraw to PNG.
 The scoreboard and a plain-text summary of the plot are text, so nothing depends on seeing colour.
 
@@ -20,7 +20,8 @@ import ipywidgets as W
 import numpy as np
 from matplotlib.figure import Figure
 
-from driftlab import lab as L
+from driftlab.lab.config import DAYS, Drift, Monitoring
+from driftlab.lab.loop import LabResult, run
 from driftlab.viz.live_figure import LiveFigure
 from driftlab.viz.plots import PALETTE
 from driftlab.course.simulation import FEATURES
@@ -47,12 +48,12 @@ class DriftLab:
     offered as an extra choice "your policy"."""
 
     def __init__(self, policy: Callable[[dict], str] | None = None, seed: int = 0, dpi: int = 72,
-                 drift: L.Drift | None = None, monitoring: L.Monitoring | None = None,
+                 drift: Drift | None = None, monitoring: Monitoring | None = None,
                  policy_name: str = "triggered_dq") -> None:
-        drift = drift or L.Drift()
-        monitoring = monitoring or L.Monitoring()
+        drift = drift or Drift()
+        monitoring = monitoring or Monitoring()
         self.seed, self.dpi, self.user_policy = seed, dpi, policy
-        self.result: L.LabResult | None = None
+        self.result: LabResult | None = None
         self.timings: list[float] = []
         style = {"description_width": "11em"}
         wide = W.Layout(width="26em")
@@ -108,8 +109,8 @@ class DriftLab:
         self.figure = Figure(figsize=(9.5, 7.0), dpi=self.dpi, layout="constrained")
         ax_drift, ax_acc, ax_events = self.figure.subplots(3, 1, sharex=True, height_ratios=(3, 3, 1.6))
         self.axes = (ax_drift, ax_acc, ax_events)
-        days = np.arange(L.DAYS)
-        nan = np.full(L.DAYS, np.nan)
+        days = np.arange(DAYS)
+        nan = np.full(DAYS, np.nan)
         self.score_lines = [ax_drift.plot(days, nan, color=c, linestyle=s, linewidth=1.6, label=f)[0]
                             for f, c, s in zip(FEATURES, _FEATURE_COLOURS, _LINE_STYLES)]
         ax_drift.axhline(1.0, color="black", linestyle="--", linewidth=1.2, label="threshold (alert at >= 1)")
@@ -136,7 +137,7 @@ class DriftLab:
                             for m, c in markers]
         ax_events.set_yticks(range(len(rows)), rows)
         ax_events.set_ylim(-0.6, len(rows) - 0.4)
-        ax_events.set_xlim(0, L.DAYS - 1)
+        ax_events.set_xlim(0, DAYS - 1)
         ax_events.set_xlabel("day in production")
         self.retrain_marks = [ax.plot([], [], color=PALETTE["blue"], linewidth=0.8, alpha=0.6,
                                       transform=ax.get_xaxis_transform())[0] for ax in (ax_drift, ax_acc)]
@@ -151,12 +152,12 @@ class DriftLab:
         return self.live.frame()
 
     # ------------------------------------------------------------------ settings
-    def settings(self) -> tuple[L.Drift, L.Monitoring, Any]:
+    def settings(self) -> tuple[Drift, Monitoring, Any]:
         """The current control values as the lab's Drift, Monitoring and policy."""
         c = {k: w.value for k, w in self.controls.items()}
-        drift = L.Drift(type=c["type"], feature=c["feature"], magnitude=float(c["magnitude"]), onset=int(c["onset"]),
+        drift = Drift(type=c["type"], feature=c["feature"], magnitude=float(c["magnitude"]), onset=int(c["onset"]),
                         label_delay=int(c["label_delay"]))
-        monitoring = L.Monitoring(statistic=c["statistic"], threshold=float(c["threshold"]), window=int(c["window"]))
+        monitoring = Monitoring(statistic=c["statistic"], threshold=float(c["threshold"]), window=int(c["window"]))
         policy = self.user_policy if c["policy"] == "yours" else c["policy"]
         return drift, monitoring, policy
 
@@ -170,12 +171,12 @@ class DriftLab:
         self.update()
 
     # ------------------------------------------------------------------ update
-    def update(self) -> L.LabResult | None:
+    def update(self) -> LabResult | None:
         """Re-run the simulation for the current controls and redraw in place; returns the result."""
         start = time.perf_counter()
         try:
             drift, monitoring, policy = self.settings()
-            result = L.run(drift, monitoring, policy, seed=self.seed)
+            result = run(drift, monitoring, policy, seed=self.seed)
         except (NotImplementedError, NameError):
             self.message.value = '<p role="alert">✘ Your <code>policy</code> is not written yet: pick another policy.</p>'
             return None
@@ -188,7 +189,7 @@ class DriftLab:
         self.timings.append(time.perf_counter() - start)
         return result
 
-    def _redraw(self, r: L.LabResult) -> None:
+    def _redraw(self, r: LabResult) -> None:
         """Move the existing artists to the new result, render once, update the texts."""
         ratio = relative_scores(r)
         for j, line in enumerate(self.score_lines):
@@ -196,7 +197,7 @@ class DriftLab:
         self.predicted_line.set_ydata(r.predicted_accuracy)
         self.realised_line.set_ydata(r.realised_accuracy)
         self.true_line.set_ydata(r.true_accuracy)
-        days = np.arange(L.DAYS)
+        days = np.arange(DAYS)
         rows = (days[r.drift_on], days[r.alert], np.asarray(r.retrain_days, dtype=float),
                 np.asarray(r.fix_days, dtype=float))
         for y, (line, xs) in enumerate(zip(self.event_lines, rows)):
@@ -219,7 +220,7 @@ class DriftLab:
         self.summary.value = f"<p><em>Plot in words:</em> {html.escape(describe(r))}</p>"
 
 
-def relative_scores(r: L.LabResult) -> np.ndarray:
+def relative_scores(r: LabResult) -> np.ndarray:
     """(DAYS, F) drift scores as multiples of the threshold (>= 1 means an alert on that feature).
 
     Distances: score / threshold.  chi2 (a p-value): -log10(p) / -log10(alpha), so a p-value at
@@ -230,7 +231,7 @@ def relative_scores(r: L.LabResult) -> np.ndarray:
     return r.scores / r.monitoring.threshold
 
 
-def describe(r: L.LabResult) -> str:
+def describe(r: LabResult) -> str:
     """A plain-text account of what the figure shows (for screen readers and for tests)."""
     first_alert = int(np.argmax(r.alert)) if r.alert.any() else None
     drift_days = np.flatnonzero(r.drift_on)
