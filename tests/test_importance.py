@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from driftlab.course.importance import compare_importances, permutation_importances, plot_importance_change, top_features
+from driftlab.course.importance import compare_importances, permutation_importances, top_features
 from driftlab.course.model import train_model
-from driftlab.viz.plots import PALETTE
+from driftlab.viz.plots import PALETTE, plot_importance_change
 from driftlab.course.simulation import FEATURES, DriftEvent, Scenario
 
 

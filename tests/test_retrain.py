@@ -108,3 +108,13 @@ def test_a_policy_run_is_fast():
     R.simulate(scenario, "scheduled")
     elapsed = time.perf_counter() - start
     assert elapsed < 3.0, f"{elapsed:.2f} s"  # ~0.5 s on an idle 2-core machine; slack for shared CI
+
+
+def test_plot_runs_draws_one_line_per_run(runs):
+    import matplotlib.pyplot as plt
+
+    from driftlab.viz.plots import plot_runs
+
+    ax = plot_runs(list(runs.values()), threshold=0.85)
+    assert len(ax.get_legend().get_texts()) == len(runs) + 1  # one entry per run, plus the threshold
+    plt.close("all")

@@ -9,17 +9,13 @@ Everything is seeded (``random_state``), so the same inputs give the same number
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 
 from driftlab.course.simulation import FEATURES, TARGET
 
-if TYPE_CHECKING:  # pragma: no cover
-    from matplotlib.axes import Axes
-
-__all__ = ["permutation_importances", "compare_importances", "top_features", "plot_importance_change"]
+__all__ = ["permutation_importances", "compare_importances", "top_features"]
 
 #: ``status`` values of :func:`compare_importances`.
 KEPT, NEW, MISSING = "kept", "new", "missing"
@@ -70,29 +66,3 @@ def compare_importances(old: Mapping[str, float] | pd.Series | pd.DataFrame,
 def top_features(values: Mapping[str, float] | pd.Series | pd.DataFrame, k: int = 2) -> list[str]:
     """The ``k`` most important features, most important first (ties keep input order)."""
     return list(_as_series(values).sort_values(ascending=False, kind="stable").index[:k])
-
-
-def plot_importance_change(old: Mapping[str, float] | pd.Series | pd.DataFrame,
-                           new: Mapping[str, float] | pd.Series | pd.DataFrame,
-                           old_label: str = "reference", new_label: str = "production",
-                           ax: "Axes | None" = None) -> "Axes":
-    """Horizontal bars of old vs new importance per feature (hatched = new), largest change on top."""
-    from driftlab.viz.plots import PALETTE
-
-    table = compare_importances(old, new).iloc[::-1]
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots(figsize=(6.5, 0.45 * len(table) + 1.4), layout="constrained")
-    y = np.arange(len(table))
-    height = 0.38
-    ax.barh(y + height / 2, table["old"], height, color=PALETTE["blue"], label=old_label)
-    ax.barh(y - height / 2, table["new"], height, color=PALETTE["vermillion"], hatch="///",
-            edgecolor="white", label=new_label)
-    labels = [f"{name} ({status})" if status != KEPT else name for name, status in zip(table.index, table["status"])]
-    ax.set_yticks(y, labels)
-    ax.axvline(0, color=PALETTE["black"], linewidth=0.8)
-    ax.set_xlabel("permutation importance (drop in score when shuffled)")
-    ax.set_title("Feature importance: old vs new")
-    ax.legend(frameon=False, loc="lower right")
-    return ax

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -31,11 +31,8 @@ from driftlab.course.drift import DriftDetector
 from driftlab.course.model import split_holdout, train_model
 from driftlab.course.simulation import BOUNDS, FEATURES, NUMERIC, TARGET, DriftEvent, Scenario, simulate_month
 
-if TYPE_CHECKING:  # pragma: no cover
-    from matplotlib.axes import Axes
-
 __all__ = ["Policy", "RetrainRun", "POLICIES", "simulate", "compare", "with_window", "scenario_with",
-           "quality_problems", "passes_quality", "plot_runs"]
+           "quality_problems", "passes_quality"]
 
 TRIGGERS = ("accuracy", "drift")
 WINDOWS = ("sliding", "expanding")
@@ -111,18 +108,6 @@ class RetrainRun:
     def compute_cost(self) -> float:
         """Compute cost in thousands of rows fitted (a logistic regression's cost grows with rows)."""
         return self.rows_trained / 1000.0
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row per month: month, accuracy, serving, retrained, promoted, quality_ok, drift."""
-        return pd.DataFrame({
-            "month": self.months,
-            "accuracy": self.accuracy,
-            "serving": self.serving,
-            "retrained": [m in self.retrain_months for m in self.months],
-            "promoted": [m in self.promoted_months for m in self.months],
-            "quality_ok": [m not in self.quality_failed for m in self.months],
-            "drift": [m in self.drift_months for m in self.months],
-        })
 
     def summary(self) -> dict[str, Any]:
         """Headline numbers: mean and worst accuracy, retrains, promotions, compute cost."""
@@ -308,33 +293,6 @@ def with_window(policy: Policy | str, window: str, window_months: int = 3) -> Po
     base = POLICIES[policy] if isinstance(policy, str) else policy
     label = f"{window} ({window_months} months)" if window == "sliding" else "expanding"
     return replace(base, window=window, window_months=window_months, name=f"{base.name}, {label}")
-
-
-def plot_runs(runs: Sequence[RetrainRun], threshold: float | None = None, ax: "Axes | None" = None) -> "Axes":
-    """Accuracy per month of several runs (distinct colour, line style and marker each); retrain months marked."""
-    from driftlab.viz.plots import PALETTE
-
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots(figsize=(7.5, 3.8), layout="constrained")
-    colours = [PALETTE[c] for c in ("black", "blue", "orange", "bluish_green", "reddish_purple", "vermillion")]
-    styles = ["-", "--", "-.", ":", "-", "--"]
-    markers = ["o", "s", "^", "D", "v", "P"]
-    for i, run in enumerate(runs):
-        c, ls, mk = colours[i % 6], styles[i % 6], markers[i % 6]
-        ax.plot(run.months, run.accuracy, color=c, linestyle=ls, marker=mk, markersize=4, linewidth=1.8,
-                label=f"{run.policy}: {run.n_retrains} retrains")
-        for m in run.promoted_months:  # the new model serves from the next month
-            ax.axvline(m + 0.5, color=c, linestyle=ls, linewidth=0.8, alpha=0.5)
-    if threshold is not None:
-        ax.axhline(threshold, color=PALETTE["vermillion"], linestyle=(0, (1, 1)), linewidth=1.5,
-                   label=f"threshold {threshold:.2f}")
-    ax.set_xlabel("month (thin vertical lines: a retrained model starts serving)")
-    ax.set_ylabel("accuracy")
-    ax.set_title("Accuracy of the serving model, month by month")
-    ax.legend(frameon=False, fontsize=8, loc="lower left")
-    return ax
 
 
 def scenario_with(events: Sequence[DriftEvent], seed: int = 0, months: int = 12, n_per_month: int = 1000) -> Scenario:

@@ -4,18 +4,22 @@ and returns the Axes.  pyplot is imported only when a new figure is needed.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from driftlab.course.importance import KEPT, compare_importances
+from driftlab.viz.palette import CURRENT_COLOUR, PALETTE, REFERENCE_COLOUR
+
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-from driftlab.viz.palette import CURRENT_COLOUR, DRIFT_COLOUR, OK_COLOUR, PALETTE, REFERENCE_COLOUR  # noqa: F401
+    from driftlab.course.retraining import RetrainRun
+
+__all__ = ["PALETTE", "plot_distributions", "plot_accuracy_timeline", "plot_importance_change", "plot_runs"]
 
 DRIFT_HATCH = "///"
-_MAX_SURPRISE = 300.0  # -log10(p) shown for p == 0
 
 
 def _axes(ax: "Axes | None", size: tuple[float, float] = (6.0, 3.5)) -> "Axes":
@@ -74,68 +78,6 @@ def plot_distributions(reference, current, column: str | None = None, ax: "Axes 
     return ax
 
 
-def _display_value(method: str, statistic: float, p_value: float) -> float:
-    """Distances as they are; tests as -log10(p), so a longer bar always means more drift."""
-    if method in ("ks", "chi2"):
-        return float(min(-np.log10(max(p_value, 10 ** -_MAX_SURPRISE)), _MAX_SURPRISE))
-    return float(statistic)
-
-
-def _display_threshold(method: str, threshold: float) -> float:
-    """The threshold on the same scale as :func:`_display_value`."""
-    return float(-np.log10(threshold)) if method in ("ks", "chi2") else float(threshold)
-
-
-def _display_cap(values: Sequence[float], limits: Sequence[float]) -> float:
-    """Axis end: keeps ordinary bars readable when one value is huge (e.g. a unit bug)."""
-    limit = max(list(limits) + [1e-9])
-    finite = [v for v in values if np.isfinite(v) and v <= 20 * limit]
-    return float(max(finite + [4 * limit]))
-
-
-def plot_drift_scores(scores: pd.DataFrame, ax: "Axes | None" = None) -> "Axes":
-    """Horizontal bars of each column's drift score with its threshold; drifting bars are hatched
-    and labelled "DRIFT" (not marked by colour alone).
-
-    Distances are drawn as they are; tests as -log10(p-value), so for every method a bar that
-    crosses its threshold line means drift.  Each bar is labelled with its value; a value
-    far beyond the rest is cut at the axis end and labelled "(off scale)".
-    """
-    ax = _axes(ax, (6.0, 0.45 * len(scores) + 1.2))
-    methods = scores["method"].astype(str).to_numpy()
-    values = [_display_value(m, s, p) for m, s, p in zip(methods, scores["statistic"], scores["p_value"])]
-    limits = [_display_threshold(m, t) for m, t in zip(methods, scores["threshold"])]
-    drift = scores["drift"].to_numpy(dtype=bool)
-    y = np.arange(len(scores))[::-1]
-    ax.barh(y, np.minimum(np.nan_to_num(values), _display_cap(values, limits)), color=[DRIFT_COLOUR if d else OK_COLOUR for d in drift],
-            hatch=[DRIFT_HATCH if d else "" for d in drift], edgecolor="black")
-    ax.set_yticks(y, [f"{name} ({m})" for name, m in zip(scores.index, methods)])
-    if len(set(limits)) == 1 and limits:
-        ax.axvline(limits[0], color="black", linestyle="--", linewidth=1.5, label=f"threshold ({limits[0]:.3g})")
-    else:
-        for yi, limit in zip(y, limits):
-            ax.plot([limit, limit], [yi - 0.45, yi + 0.45], color="black", linestyle="--", linewidth=1.5)
-        ax.plot([], [], color="black", linestyle="--", label="threshold (per column)")
-    cap = _display_cap(values, limits)
-    shown_as = [f"p={p:.2g}" if m in ("ks", "chi2") else f"{s:.3g}"
-                for m, s, p in zip(methods, scores["statistic"], scores["p_value"])]
-    for yi, value, is_drift, number in zip(y, values, drift, shown_as):
-        shown = min(value, cap) if np.isfinite(value) else 0.0
-        text = f"{'DRIFT' if is_drift else 'ok'} {number}" + (" (off scale)" if value > cap else "")
-        ax.text(shown + cap * 0.02, yi, text, va="center", fontweight="bold" if is_drift else "normal")
-    ax.set_xlim(0, cap * 1.7)
-    tests = {m for m in methods if m in ("ks", "chi2")}
-    if tests and len(tests) == len(set(methods)):
-        ax.set_xlabel("-log10(p-value)  (longer = stronger evidence of drift)")
-    elif tests:
-        ax.set_xlabel("distance, or -log10(p-value) for tests")
-    else:
-        ax.set_xlabel("distance  (longer = more drift)")
-    ax.set_title("Drift score per column")
-    ax.legend(frameon=False, loc="best")
-    return ax
-
-
 def plot_accuracy_timeline(months: Sequence[int], accuracies: Sequence[float], threshold: float | None = None,
                            baseline: float | None = None, ax: "Axes | None" = None) -> "Axes":
     """Accuracy per month, with optional baseline and retraining threshold; months at or below
@@ -162,4 +104,47 @@ def plot_accuracy_timeline(months: Sequence[int], accuracies: Sequence[float], t
     ax.set_ylabel("accuracy")
     ax.set_title("Model accuracy in production")
     ax.legend(frameon=False, loc="best")
+    return ax
+
+
+def plot_importance_change(old: Mapping[str, float] | pd.Series | pd.DataFrame,
+                           new: Mapping[str, float] | pd.Series | pd.DataFrame,
+                           old_label: str = "reference", new_label: str = "production",
+                           ax: "Axes | None" = None) -> "Axes":
+    """Horizontal bars of old vs new importance per feature (hatched = new), largest change on top."""
+    table = compare_importances(old, new).iloc[::-1]
+    ax = _axes(ax, (6.5, 0.45 * len(table) + 1.4))
+    y = np.arange(len(table))
+    height = 0.38
+    ax.barh(y + height / 2, table["old"], height, color=PALETTE["blue"], label=old_label)
+    ax.barh(y - height / 2, table["new"], height, color=PALETTE["vermillion"], hatch=DRIFT_HATCH,
+            edgecolor="white", label=new_label)
+    labels = [f"{name} ({status})" if status != KEPT else name for name, status in zip(table.index, table["status"])]
+    ax.set_yticks(y, labels)
+    ax.axvline(0, color=PALETTE["black"], linewidth=0.8)
+    ax.set_xlabel("permutation importance (drop in score when shuffled)")
+    ax.set_title("Feature importance: old vs new")
+    ax.legend(frameon=False, loc="lower right")
+    return ax
+
+
+def plot_runs(runs: "Sequence[RetrainRun]", threshold: float | None = None, ax: "Axes | None" = None) -> "Axes":
+    """Accuracy per month of several retraining runs (distinct colour, line style and marker each); promotions marked."""
+    ax = _axes(ax, (7.5, 3.8))
+    colours = [PALETTE[c] for c in ("black", "blue", "orange", "bluish_green", "reddish_purple", "vermillion")]
+    styles = ["-", "--", "-.", ":", "-", "--"]
+    markers = ["o", "s", "^", "D", "v", "P"]
+    for i, run in enumerate(runs):
+        c, ls, mk = colours[i % 6], styles[i % 6], markers[i % 6]
+        ax.plot(run.months, run.accuracy, color=c, linestyle=ls, marker=mk, markersize=4, linewidth=1.8,
+                label=f"{run.policy}: {run.n_retrains} retrains")
+        for m in run.promoted_months:  # the new model serves from the next month
+            ax.axvline(m + 0.5, color=c, linestyle=ls, linewidth=0.8, alpha=0.5)
+    if threshold is not None:
+        ax.axhline(threshold, color=PALETTE["vermillion"], linestyle=(0, (1, 1)), linewidth=1.5,
+                   label=f"threshold {threshold:.2f}")
+    ax.set_xlabel("month (thin vertical lines: a retrained model starts serving)")
+    ax.set_ylabel("accuracy")
+    ax.set_title("Accuracy of the serving model, month by month")
+    ax.legend(frameon=False, fontsize=8, loc="lower left")
     return ax
