@@ -15,7 +15,6 @@ from driftlab.course.drift import (
     bonferroni,
     chi_square_test,
     detect_data_drift,
-    false_alarm_probability,
     jensen_shannon,
     ks_test,
     psi,
@@ -312,11 +311,16 @@ def test_significant_is_not_important_with_a_million_rows():
     assert value < 0.01 and psi_band(value) == "stable"
 
 
-def test_false_alarms_add_up():
-    assert false_alarm_probability(20, 0.05) == pytest.approx(0.6415, abs=1e-4)
-    assert false_alarm_probability(1, 0.05) == pytest.approx(0.05)
+def test_bonferroni_keeps_the_family_wise_rate_below_alpha():
     assert bonferroni(0.05, 20) == pytest.approx(0.0025)
-    assert false_alarm_probability(20, bonferroni(0.05, 20)) < 0.05
+    assert 1 - (1 - bonferroni(0.05, 20)) ** 20 < 0.05 < 1 - (1 - 0.05) ** 20
+    with pytest.raises(ValueError):
+        bonferroni(0.05, 0)
+
+
+def test_no_reference_answer_to_the_graded_exercises():
+    """Module 02 grades ``family_wise_error(n_tests, alpha)``: the library must not hand it out under any name."""
+    assert not hasattr(drift, "false_alarm_probability") and not hasattr(drift, "family_wise_error")
 
 
 def test_psi_bands():

@@ -124,6 +124,17 @@ def test_reference_policy_rules():
     assert reference_policy(base | {"realised_accuracy": None, "alert": True}) == "none"
 
 
+def test_no_reference_answer_to_the_graded_policy():
+    """Module 06 grades ``policy(state)``: the lab's ready-made policies must not include its answer."""
+    assert not hasattr(L, "reference_policy")
+    states = [{"alert": alert, "data_quality_ok": True, "predicted_accuracy": 0.9, "realised_accuracy": realised,
+               "accuracy_threshold": 0.87, "days_since_retrain": 100}
+              for alert in (False, True) for realised in (None, 0.8, 0.9)]
+    for name in L.POLICIES:
+        decide = L.builtin_policy(name)
+        assert [decide(s) for s in states] != [reference_policy(s) for s in states], name
+
+
 def test_compare_policies_reports_unwritten_policy():
     def unwritten(state):
         raise NotImplementedError

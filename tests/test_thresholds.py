@@ -39,31 +39,33 @@ def test_breach_includes_the_boundary():
     assert T.breaches([0.86, 0.85, 0.84], 0.85).tolist() == [False, True, True]
 
 
-@pytest.mark.parametrize("accs, n, expected", [
-    ([0.9, 0.85, 0.84, 0.9], 2, [False, False, True, False]),
-    ([0.85, 0.85, 0.85], 3, [False, False, True]),
-    ([0.84, 0.9, 0.84, 0.84], 2, [False, False, False, True]),  # the run restarts after a good month
-    ([0.8, 0.8], 1, [True, True]),
-    ([], 2, []),
+@pytest.mark.parametrize("accs, runs", [
+    ([0.9, 0.85, 0.84, 0.9], [0, 1, 2, 0]),
+    ([0.85, 0.85, 0.85], [1, 2, 3]),
+    ([0.84, 0.9, 0.84, 0.84], [1, 0, 1, 2]),  # the run restarts after a good month
+    ([0.8, float("nan"), 0.8], [1, 0, 1]),  # a missing month is not a breach
+    ([], []),
 ])
-def test_consecutive_breaches(accs, n, expected):
-    assert T.consecutive_breaches(accs, 0.85, n) == expected
+def test_breach_runs(accs, runs):
+    assert T.breach_runs(accs, 0.85).tolist() == runs
 
 
-def test_consecutive_breaches_rejects_zero():
-    with pytest.raises(ValueError):
-        T.consecutive_breaches([0.8], 0.85, 0)
+def test_no_reference_answer_to_the_graded_exercises():
+    """Module 03 grades ``alert_level`` and ``consecutive_breaches``: the library must not hand them out."""
+    assert not hasattr(T, "alert_level") and not hasattr(T, "consecutive_breaches")
 
 
 @pytest.mark.parametrize("acc, level", [(0.95, "ok"), (0.90, "ok"), (0.899, "warning"), (0.86, "warning"),
                                         (0.85, "critical"), (0.80, "critical")])
-def test_alert_level_boundaries(acc, level):
-    assert T.alert_level(acc, baseline=0.90, threshold=0.85) == level
+def test_alert_levels_boundaries(acc, level):
+    assert T.alert_levels([acc], baseline=0.90, threshold=0.85) == [level]
 
 
 def test_alert_levels_need_a_run_for_critical():
     levels = T.alert_levels([0.91, 0.84, 0.88, 0.84, 0.83], baseline=0.9, threshold=0.85, n=2)
     assert levels == ["ok", "warning", "warning", "warning", "critical"]
+    with pytest.raises(ValueError):
+        T.alert_levels([0.8], baseline=0.9, threshold=0.85, n=0)
 
 
 def test_dip_probability_matches_scipy_and_handles_float_edges():

@@ -17,9 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binom
 
-__all__ = ["accuracy_sd", "cumulative_accuracy", "sliding_accuracy", "breaches", "consecutive_breaches",
-           "alert_level", "alert_levels", "dip_probability", "alert_months", "labelled_months",
-           "first_alert"]
+__all__ = ["accuracy_sd", "cumulative_accuracy", "sliding_accuracy", "breaches", "breach_runs", "alert_levels",
+           "dip_probability", "alert_months", "labelled_months", "first_alert"]
 
 OK, WARNING, CRITICAL = "ok", "warning", "critical"
 
@@ -56,34 +55,25 @@ def breaches(accuracies: Sequence[float], threshold: float) -> np.ndarray:
     return _floats(accuracies) <= threshold
 
 
-def consecutive_breaches(accuracies: Sequence[float], threshold: float, n: int) -> list[bool]:
-    """True at period i when periods i-n+1 … i are all breaches (at or below ``threshold``)."""
-    if n < 1:
-        raise ValueError("n must be at least 1")
-    run, out = 0, []
-    for hit in breaches(accuracies, threshold):
-        run = run + 1 if hit else 0
-        out.append(run >= n)
-    return out
+def breach_runs(accuracies: Sequence[float], threshold: float) -> np.ndarray:
+    """Length of the current run of breaches at each period (0 where accuracy is above ``threshold``).
 
-
-def alert_level(accuracy: float, baseline: float, threshold: float) -> str:
-    """'critical' at or below ``threshold``, 'warning' strictly below ``baseline``, else 'ok'."""
-    if accuracy <= threshold:
-        return CRITICAL
-    if accuracy < baseline:
-        return WARNING
-    return OK
+    "N breaches in a row" rules compare this with N: ``breach_runs(acc, t) >= n``.
+    """
+    hit = breaches(accuracies, threshold)
+    period = np.arange(len(hit))
+    last_ok = np.maximum.accumulate(np.where(hit, -1, period))
+    return period - last_ok
 
 
 def alert_levels(accuracies: Sequence[float], baseline: float, threshold: float, n: int = 1) -> list[str]:
-    """:func:`alert_level` per period, where 'critical' needs ``n`` breaches in a row (else 'warning')."""
-    sustained = consecutive_breaches(accuracies, threshold, n)
-    levels = []
-    for accuracy, confirmed in zip(_floats(accuracies), sustained):
-        level = alert_level(accuracy, baseline, threshold)
-        levels.append(WARNING if level == CRITICAL and not confirmed else level)
-    return levels
+    """Per period: 'critical' after ``n`` breaches in a row, 'warning' for a shorter run or below ``baseline``, else 'ok'."""
+    if n < 1:
+        raise ValueError("n must be at least 1")
+    acc = _floats(accuracies)
+    runs = breach_runs(acc, threshold)
+    levels = np.select([runs >= n, runs > 0, acc < baseline], [CRITICAL, WARNING, WARNING], default=OK)
+    return levels.tolist()
 
 
 def dip_probability(p: float, n: int, threshold: float) -> float:

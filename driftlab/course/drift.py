@@ -185,11 +185,6 @@ def psi_band(value: float) -> str:
     return "moderate" if value <= PSI_MAJOR else "major"
 
 
-def false_alarm_probability(n_tests: int, alpha: float) -> float:
-    """P(at least one false alarm) over ``n_tests`` independent tests at level ``alpha``: 1-(1-a)^n."""
-    return float(1.0 - (1.0 - alpha) ** n_tests)
-
-
 def bonferroni(alpha: float, n_tests: int) -> float:
     """Per-test level that keeps the family-wise false-alarm rate at most ``alpha``: alpha / n."""
     if n_tests < 1:

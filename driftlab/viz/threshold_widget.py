@@ -1,9 +1,9 @@
 """Practice widget: a threshold slider that shows which accuracy alerts would fire, month by month.
 
 The figure is built once (a :class:`matplotlib.figure.Figure`, no pyplot state); a slider move
-updates the moving artists in place and blits only them (:class:`grader.live_figure.LiveFigure`).
+updates the moving artists in place and blits only them (:class:`driftlab.viz.live_figure.LiveFigure`).
 :meth:`ThresholdExplorer.update` is the sliders' callback and can be called directly in tests.
-The maths lives in :mod:`grader.thresholds`.
+The maths lives in :mod:`driftlab.course.accuracy`.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from driftlab.viz.live_figure import LiveFigure
 from driftlab.viz.plots import PALETTE
-from driftlab.course.accuracy import alert_months, breaches, consecutive_breaches
+from driftlab.course.accuracy import alert_months, breach_runs, breaches
 
 __all__ = ["ThresholdExplorer"]
 
@@ -80,7 +80,7 @@ class ThresholdExplorer:
             return self.state
         t, n = float(self.slider.value), int(self.run_slider.value)
         hit = breaches(self.accuracies, t)
-        fire = np.asarray(consecutive_breaches(self.accuracies, t, n), dtype=bool)
+        fire = breach_runs(self.accuracies, t) >= n
         self.threshold_line.set_ydata([t, t])
         self.breach_marks.set_offsets(np.column_stack([self.months[hit], self.accuracies[hit]]) if hit.any()
                                       else np.empty((0, 2)))
