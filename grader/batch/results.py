@@ -8,7 +8,9 @@ with the reason (corrupt file, kernel died, missing notebook …) and an empty s
 Per exercise, the row also keeps the verdict and the misconception, read from the checks'
 machine-readable outputs (:data:`driftlab.protocol.RESULT_MIME`) in the autograded notebook; the
 points always come from nbgrader's gradebook (a learner's kernel can print anything, the hidden
-tests decide). Where the two disagree the hidden test's own failure message is used.
+tests decide). Where the two disagree the hidden test's failure record
+(:data:`driftlab.protocol.FAILURE_MIME`) is used; a test cell that :mod:`grader.seals` failed (its
+hidden test did not run to the end) counts as incorrect with no misconception.
 """
 from __future__ import annotations
 
@@ -18,13 +20,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from driftlab.protocol import FAILURE_MIME, RESULT_MIME
+from driftlab.protocol import FAILURE_MIME, RESULT_MIME, TEST_SUFFIX, exercise_of
 
 GRADED = "graded"
 NOT_GRADED = "could not grade"
 COLUMNS = ["student_id", "module", "score", "max_score", "status", "reason", "notes", "source", "pattern",
            "feedback"]
-HIDDEN_FAILURE = re.compile(r"^(?P<exercise>[\w.-]+): (?P<rest>.*)$", re.S)
 
 
 @dataclass
@@ -82,79 +83,92 @@ def explain_failure(error: str) -> str:
     return f"nbgrader could not grade it: {error[:300]}"
 
 
-def notebook_findings(path: Path | None) -> dict[str, Any]:
-    """Records, hidden-test failures and timeouts found in an autograded notebook."""
-    found: dict[str, Any] = {"records": {}, "exam": None, "hidden": {}, "timeouts": 0}
+@dataclass
+class Findings:
+    """What an autograded notebook says about each exercise, besides nbgrader's points."""
+
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)  # the checks' RESULT_MIME records
+    exam: dict[str, Any] | None = None  # an exam's RESULT_MIME record (its answers' verdicts)
+    failures: dict[str, dict[str, Any]] = field(default_factory=dict)  # hidden tests' FAILURE_MIME records
+    unsealed: dict[str, str] = field(default_factory=dict)  # test cells failed by grader.seals: the reason
+    timeouts: int = 0
+
+
+def _record(value: Any) -> dict[str, Any] | None:
+    """A MIME bundle's JSON record (a dict, or a JSON string in older notebooks), else None."""
+    try:
+        record = json.loads(value) if isinstance(value, str) else dict(value)
+    except (TypeError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def notebook_findings(path: Path | None) -> Findings:
+    """Check records, hidden-test failure records, seal failures and timeouts of an autograded notebook."""
+    found = Findings()
     if path is None or not path.exists():
         return found
     nb = json.loads(path.read_text(encoding="utf-8"))
     for cell in nb.get("cells", []):
+        grade_id = ((cell.get("metadata") or {}).get("nbgrader") or {}).get("grade_id") or ""
+        tested = exercise_of(grade_id, TEST_SUFFIX)
         for out in cell.get("outputs", []) or []:
             data = out.get("data", {}) or {}
-            if RESULT_MIME in data:
-                value = data[RESULT_MIME]
-                try:
-                    record = json.loads(value) if isinstance(value, str) else dict(value)
-                except (TypeError, ValueError):
-                    continue
-                if "answers" in record and "exam" in record:
-                    found["exam"] = record
-                elif isinstance(record.get("exercise"), str):
-                    found["records"][record["exercise"]] = record
-            if out.get("output_type") == "error":
-                if out.get("ename") == "CellTimeoutError" or "Timeout" in str(out.get("ename")):
-                    found["timeouts"] += 1
-                if out.get("ename") == "AssertionError":
-                    match = HIDDEN_FAILURE.match(str(out.get("evalue", "")))
-                    if match:
-                        found["hidden"][match.group("exercise")] = match.group("rest")
+            record = _record(data[RESULT_MIME]) if RESULT_MIME in data else None
+            if record and "answers" in record and "exam" in record:
+                found.exam = record
+            elif record and isinstance(record.get("exercise"), str):
+                found.records[record["exercise"]] = record
+            failure = _record(data[FAILURE_MIME]) if FAILURE_MIME in data else None
+            if failure and isinstance(failure.get("exercise"), str):
+                found.failures[failure["exercise"]] = failure
+            if out.get("output_type") != "error":
+                continue
+            if "Timeout" in str(out.get("ename")):
+                found.timeouts += 1
+            elif tested and out.get("ename") == "AssertionError" and tested not in found.failures:
+                # grader.seals' own failure (no record): "EXERCISE: the autograder's test did not run …"
+                found.unsealed[tested] = str(out.get("evalue", "")).removeprefix(f"{tested}: ")
     return found
 
 
-def _misconception_from_hidden(text: str) -> tuple[str, str | None]:
-    if text.startswith("not answered"):
-        return "unanswered", None
-    match = re.match(r"does not pass the autograder's tests \((?P<m>[^)]*)\)", text)
-    if match:
-        return "incorrect", match.group("m") or None
-    return "incorrect", text.split(":", 1)[0].strip() or None
-
-
-def exercise_detail(cells: dict[str, dict[str, Any]], findings: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def exercise_detail(cells: dict[str, dict[str, Any]], findings: Findings) -> dict[str, dict[str, Any]]:
     """Per exercise: points (from the gradebook), verdict and misconception (from the notebook)."""
     exam_answers = {}
-    if findings.get("exam"):
-        exam_answers = {a.get("exercise"): a for a in findings["exam"].get("answers", []) if isinstance(a, dict)}
+    if findings.exam:
+        exam_answers = {a.get("exercise"): a for a in findings.exam.get("answers", []) if isinstance(a, dict)}
+    seen = [*exam_answers, *findings.records, *findings.failures, *findings.unsealed]  # notebook order
+    rank = {ex: i for i, ex in enumerate(dict.fromkeys(seen))}
+
+    def exercise(grade_id: str) -> str:
+        return exercise_of(grade_id, TEST_SUFFIX) or grade_id
+
     detail = {}
-    seen = list(exam_answers) + list(findings["records"]) + list(findings["hidden"])  # notebook order
-    rank = {ex: seen.index(ex) for ex in dict.fromkeys(seen)}
-
-    def position(item: tuple[str, Any]) -> tuple[int, str]:
-        exercise = item[0][: -len("-test")] if item[0].endswith("-test") else item[0]
-        return (rank.get(exercise, len(rank)), item[0])
-
-    for grade_id, cell in sorted(cells.items(), key=position):
-        exercise = grade_id[: -len("-test")] if grade_id.endswith("-test") else grade_id
+    for grade_id, cell in sorted(cells.items(), key=lambda item: (rank.get(exercise(item[0]), len(rank)), item[0])):
+        ex = exercise(grade_id)
         score, max_score = cell["score"], cell["max_score"]
-        record = exam_answers.get(exercise) or findings["records"].get(exercise) or {}
-        hidden = findings["hidden"].get(exercise)
+        record = exam_answers.get(ex) or findings.records.get(ex) or {}
+        failure = findings.failures.get(ex)
         misconception, source = None, "check"
         if score is not None and score >= max_score:
             status = "correct"
         elif record.get("status") == "incorrect" and record.get("misconception"):
             status, misconception = "incorrect", record.get("misconception")
-        elif hidden:
-            status, misconception = _misconception_from_hidden(hidden)
+        elif failure:
+            status = "unanswered" if failure.get("status") == "unanswered" else "incorrect"
+            misconception = failure.get("misconception") if status == "incorrect" else None
             source = "hidden test"
+        elif ex in findings.unsealed:
+            status, source = "incorrect", "seal check"
         elif record.get("status") == "unanswered":
             status = "unanswered"
         else:
             status, misconception, source = "incorrect", None, "none"
         if status == "incorrect" and record.get("status") == "correct":
             source = "hidden test (the check's output said correct)"
-        detail[exercise] = {"score": score, "max_score": max_score, "status": status,
-                            "misconception": misconception, "from": source,
-                            "difficulty": record.get("difficulty")}
+        detail[ex] = {"score": score, "max_score": max_score, "status": status,
+                      "misconception": misconception, "from": source,
+                      "difficulty": record.get("difficulty")}
     return detail
 
 
@@ -184,8 +198,8 @@ def row_for(done: Any, submission: Any, sha: str, key: str, notes: list[str]) ->
     row.score = float(sum(c["score"] for c in done.cells.values()))
     row.max_score = float(sum(c["max_score"] for c in done.cells.values()))
     row.exercises = exercise_detail(done.cells, findings)
-    if findings["timeouts"]:
-        notes = notes + [f"{findings['timeouts']} cell(s) timed out"]
+    if findings.timeouts:
+        notes = notes + [f"{findings.timeouts} cell(s) timed out"]
     if done.feedback is not None:
         row.feedback = str(done.feedback)
     elif done.feedback_problem:
