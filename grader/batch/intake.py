@@ -23,8 +23,10 @@ modification time, then name) and the others are listed as superseded.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import time
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -32,7 +34,8 @@ from pathlib import Path, PurePosixPath
 
 import nbformat
 
-PATTERNS = ("nbgrader", "moodle", "canvas", "plain")
+from driftlab.errors import DriftLabError
+
 MOODLE_DIR = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?:file|onlinetext)_?$")
 CANVAS_FILE = re.compile(r"^(?P<name>[^_]+?)(?:_late)?_(?P<uid>\d+)_(?P<subid>\d+)_(?P<file>.+)$", re.I)
 PLAIN_FILE = re.compile(r"^(?P<student>.+?)__(?P<module>[^_].*)\.ipynb$")
@@ -94,13 +97,10 @@ def open_input(source: Path, scratch: Path) -> Path:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(info) as src, open(dest, "wb") as out:
                     shutil.copyfileobj(src, out)
-                import os
-                import time
-
                 stamp = time.mktime(info.date_time + (0, 0, -1))
                 os.utime(dest, (stamp, stamp))
         return target
-    raise ValueError(f"{source} is neither a folder nor a zip file")
+    raise DriftLabError(f"{source} is neither a folder nor a zip file")
 
 
 def module_in_name(name: str, modules: list[str]) -> str | None:

@@ -24,11 +24,12 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import driftlab
+from driftlab.errors import BuildError
 from grader import nbgrader as R
 
 ROOT = R.ROOT
@@ -56,16 +57,23 @@ class Done:
     feedback_problem: str = ""
 
 
+# The code that decides a grade in nbgrader's process and the learner's kernel (package, glob): the
+# hidden tests and the records they leave (driftlab), the preprocessors and seals (grader).
+GRADING_CODE = (("driftlab", "*.py"), ("driftlab", "exercises/*.py"), ("grader", "*.py"), ("grader", "build/*.py"),
+                ("grader", "exercises/*.py"))
+
+
 def course_fingerprint(modules: list[str], root: Path = ROOT) -> str:
-    """Hash of what decides a grade: the config, the modules' instructor notebooks, the grader code."""
+    """Hash of what decides a grade: the config, the modules' instructor notebooks, the grading code."""
     h = hashlib.sha256()
     files = [(root / "nbgrader_config.py", "nbgrader_config.py")]
     for module in sorted(modules):
         for p in sorted((root / "solutions" / module).rglob("*")):
             if p.is_file() and ".ipynb_checkpoints" not in p.parts and "__pycache__" not in p.parts:
                 files.append((p, str(p.relative_to(root))))
-    package = Path(__file__).resolve().parents[1]  # the grader package the kernels import
-    files += [(p, f"grader/{p.name}") for p in sorted(package.glob("*.py"))]
+    packages = {"driftlab": Path(driftlab.__file__).resolve().parent, "grader": Path(__file__).resolve().parents[1]}
+    for package, pattern in GRADING_CODE:
+        files += [(p, f"{package}/{p.relative_to(packages[package])}") for p in sorted(packages[package].glob(pattern))]
     for path, name in files:
         h.update(name.encode())
         h.update(path.read_bytes())
@@ -78,8 +86,6 @@ def template_course(cache: Path, modules: list[str], root: Path = ROOT) -> tuple
     Returns the course and ``{module: error}`` for modules nbgrader could not generate (their
     submissions cannot be graded; the other modules are).
     """
-    import json
-
     target = cache / f"course-{course_fingerprint(modules, root)}-{'-'.join(sorted(modules))}"[:200]
     if (target / ".generated").exists():
         return target, json.loads((target / ".generated").read_text())
@@ -93,8 +99,8 @@ def template_course(cache: Path, modules: list[str], root: Path = ROOT) -> tuple
     for module in modules:
         try:
             R.generate(tmp, module)
-        except Exception as exc:  # noqa: BLE001 - one broken module must not stop the others
-            failed[module] = str(exc).strip().splitlines()[-1][:300] if str(exc).strip() else repr(exc)
+        except BuildError as exc:  # one broken module must not stop the others; its first line names the cause
+            failed[module] = str(exc).strip().splitlines()[0][:300]
     (tmp / ".generated").write_text(json.dumps(failed))
     tmp.rename(target)
     return target, failed
@@ -327,18 +333,9 @@ class _Autograder:
             self.kill()
 
 
-def _ensure(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def default_workers() -> int:
     """The number of cores this process may use."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
-
-
-def elapsed(start: float) -> str:
-    return f"{time.monotonic() - start:.1f} s"
