@@ -26,9 +26,11 @@ import shutil
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.nbgrader import course_modules
+from driftlab.errors import DriftLabError
+from grader.nbgrader import ROOT, course_modules
 
 from . import gradebook as gbm
 from . import intake as ik
@@ -83,6 +85,7 @@ def add_grade_command(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _load_state(out: Path) -> dict[str, dict]:
+    """The re-run cache of a previous run in ``out`` (empty when there is none or it is unreadable)."""
     try:
         return json.loads((out / STATE).read_text(encoding="utf-8")).get("cache", {})
     except (OSError, ValueError):
@@ -93,38 +96,51 @@ def _cache_key(student: str, module: str) -> str:
     return f"{student}\t{module}"
 
 
-def run_grade(args: argparse.Namespace) -> int:
-    """The whole pipeline; returns the exit code (0 when the batch completed)."""
-    t0 = time.monotonic()
-    timings: dict[str, float] = {}
-    course = (args.course or wk.ROOT).resolve()
+@dataclass
+class Plan:
+    """What a run does with each submission: a row already (cached or unreadable) or a job for nbgrader."""
+
+    rows: list[res.Row] = field(default_factory=list)
+    jobs: list[wk.Job] = field(default_factory=list)
+    origin: dict[tuple[str, str], tuple[ik.Submission, str, str, list[str]]] = field(default_factory=dict)
+    skipped: int = 0  # rows taken from the cache
+
+
+def check_args(args: argparse.Namespace, course: Path) -> list[str]:
+    """The course's modules, once the command line is known to make sense (else DriftLabError)."""
     modules = course_modules(course)
     if args.module and args.module not in modules:
-        print(f"--module {args.module!r} is not a module of this course ({', '.join(modules)})", file=sys.stderr)
-        return 2
+        raise DriftLabError(f"--module {args.module!r} is not a module of this course ({', '.join(modules)})")
     if not args.submissions.exists():
-        print(f"{args.submissions} does not exist", file=sys.stderr)
-        return 2
-    out = args.out.resolve()
-    work = out / ".work"
-    work.mkdir(parents=True, exist_ok=True)
-    root = ik.open_input(args.submissions.resolve(), work)
-    found = ik.discover(root, modules, args.module)
-    timings["intake"] = time.monotonic() - t0
+        raise DriftLabError(f"{args.submissions} does not exist")
+    return modules
+
+
+def take_in(args: argparse.Namespace, modules: list[str], work: Path) -> ik.Intake:
+    """The submissions and other files of the input (a zip is extracted into ``work``)."""
+    found = ik.discover(ik.open_input(args.submissions.resolve(), work), modules, args.module)
     print(f"found {len(found.submissions)} submissions ({len({s.student for s in found.submissions})} learners), "
           f"{len(found.unmatched)} other files", file=sys.stderr)
     if not found.submissions and not found.unmatched:
-        print("nothing to grade: the input holds no files", file=sys.stderr)
-        return 2
+        raise DriftLabError("nothing to grade: the input holds no files")
+    return found
 
-    cache = _load_state(out)
-    fingerprints = {m: wk.course_fingerprint([m], course) for m in {s.module for s in found.submissions}}
-    rows: list[res.Row] = []
-    jobs: list[wk.Job] = []
-    meta: dict[tuple[str, str], tuple] = {}
-    prepared = work / "prepared"
-    skipped = 0
-    for sub in found.submissions:
+
+def _forget(out: Path, student: str, module: str) -> None:
+    """Remove a previous run's feedback and autograded notebook of a submission graded again."""
+    for stale in (out / "feedback" / student / f"{module}.html", out / "autograded" / student / module):
+        if stale.is_dir():
+            shutil.rmtree(stale)
+        elif stale.exists():
+            stale.unlink()
+
+
+def plan(submissions: list[ik.Submission], cache: dict[str, dict], args: argparse.Namespace, course: Path,
+         out: Path, prepared: Path) -> Plan:
+    """Reuse cached rows of unchanged submissions; prepare the others for nbgrader (or reject them)."""
+    fingerprints = {m: wk.course_fingerprint([m], course) for m in {s.module for s in submissions}}
+    todo = Plan()
+    for sub in submissions:
         raw = sub.path.read_bytes()
         sha = hashlib.sha256(raw).hexdigest()
         key = f"{sha}:{fingerprints[sub.module]}:timeout={args.timeout}:feedback={not args.no_feedback}"
@@ -132,56 +148,63 @@ def run_grade(args: argparse.Namespace) -> int:
         if old and old.get("key") == key and not args.regrade:
             row = res.Row.from_dict(old)
             row.source, row.pattern = sub.origin, sub.pattern
-            rows.append(row)
-            skipped += 1
+            todo.rows.append(row)
+            todo.skipped += 1
             continue
-        for stale in (out / "feedback" / sub.student / f"{sub.module}.html", out / "autograded" / sub.student / sub.module):
-            if stale.is_dir():
-                shutil.rmtree(stale)
-            elif stale.exists():
-                stale.unlink()
+        _forget(out, sub.student, sub.module)
         prep = ik.prepare(raw)
         if prep.content is None:
-            rows.append(res.Row(sub.student, sub.module, res.NOT_GRADED, reason=prep.reason, source=sub.origin,
-                                pattern=sub.pattern, sha256=sha, key=key))
+            todo.rows.append(res.Row(sub.student, sub.module, res.NOT_GRADED, reason=prep.reason, source=sub.origin,
+                                     pattern=sub.pattern, sha256=sha, key=key))
             continue
         path = prepared / sub.student / f"{sub.module}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(prep.content)
-        jobs.append(wk.Job(sub.student, sub.module, path, key))
-        meta[(sub.student, sub.module)] = (sub, sha, key, prep.notes)
-    timings["prepare"] = time.monotonic() - t0 - timings["intake"]
-    if skipped:
-        print(f"{skipped} already graded with the same file and course (use --regrade to grade again)", file=sys.stderr)
+        todo.jobs.append(wk.Job(sub.student, sub.module, path, key))
+        todo.origin[(sub.student, sub.module)] = (sub, sha, key, prep.notes)
+    return todo
 
-    pool = None
-    if jobs:
-        workers = max(1, min(args.jobs, len(jobs)))
-        print(f"autograding {len(jobs)} submissions with {workers} worker(s)…", file=sys.stderr)
-        t1 = time.monotonic()
-        pool = wk.Pool(jobs, modules, work, out, workers=workers, timeout=args.timeout,
-                       feedback=not args.no_feedback, progress=Progress(len(jobs)), root=course)
-        done = pool.run()
-        timings["autograde+feedback"] = time.monotonic() - t1
-        for (student, module), d in sorted(done.items()):
-            sub, sha, key, notes = meta[(student, module)]
-            row = res.row_for(d, sub, sha, key, notes)
-            if row.feedback:
-                row.feedback = str(Path(row.feedback).relative_to(out))
-            rows.append(row)
 
-    # every learner appears for every module that anyone handed in
-    students = sorted({s.student for s in found.submissions})
-    handed_in = sorted({s.module for s in found.submissions} | ({args.module} if args.module else set()))
+def autograde(todo: Plan, args: argparse.Namespace, modules: list[str], course: Path, work: Path,
+              out: Path) -> tuple[list[res.Row], wk.Pool]:
+    """Grade the planned jobs on a pool of nbgrader workers; their rows and the pool (its template course)."""
+    workers = max(1, min(args.jobs, len(todo.jobs)))
+    print(f"autograding {len(todo.jobs)} submissions with {workers} worker(s)…", file=sys.stderr)
+    pool = wk.Pool(todo.jobs, modules, work, out, workers=workers, timeout=args.timeout,
+                   feedback=not args.no_feedback, progress=Progress(len(todo.jobs)), root=course)
+    rows = []
+    for (student, module), done in sorted(pool.run().items()):
+        sub, sha, key, notes = todo.origin[(student, module)]
+        row = res.row_for(done, sub, sha, key, notes)
+        if row.feedback:
+            row.feedback = str(Path(row.feedback).relative_to(out))
+        rows.append(row)
+    return rows, pool
+
+
+def with_missing(rows: list[res.Row], submissions: list[ik.Submission], default_module: str | None) -> list[res.Row]:
+    """Every learner for every module that anyone handed in: a missing notebook is a row too (sorted)."""
+    students = sorted({s.student for s in submissions})
+    handed_in = sorted({s.module for s in submissions} | ({default_module} if default_module else set()))
     have = {(r.student_id, r.module) for r in rows}
-    for student in students:
-        for module in handed_in:
-            if (student, module) not in have:
-                rows.append(res.Row(student, module, res.NOT_GRADED,
-                                    reason="missing notebook: no submission of this module was found"))
-    rows.sort(key=lambda r: (r.student_id, r.module))
+    reason = "missing notebook: no submission of this module was found"
+    missing = [res.Row(student, module, res.NOT_GRADED, reason=reason)
+               for student in students for module in handed_in if (student, module) not in have]
+    return sorted(rows + missing, key=lambda r: (r.student_id, r.module))
 
-    t2 = time.monotonic()
+
+def merge_gradebook(rows: list[res.Row], template: Path | None, course: Path, work: Path, out: Path) -> None:
+    """``out/gradebook.db``: the generated course's gradebook plus every autograded submission."""
+    merged = sorted({r.module for r in rows if r.cells})
+    if not merged:
+        return
+    if template is None or not all((template / "solutions" / m).is_dir() for m in merged):
+        template, _ = wk.template_course(work / "cache", merged, course)  # rows from the cache only
+    gbm.merge(template / "gradebook.db", out / "gradebook.db", rows)
+
+
+def write_outputs(rows: list[res.Row], found: ik.Intake, cache: dict[str, dict], out: Path) -> None:
+    """grades.csv, unmatched.csv, report.html and results.json (with the updated re-run cache)."""
     for row in rows:
         if row.key:
             cache[_cache_key(row.student_id, row.module)] = row.as_dict()
@@ -192,16 +215,50 @@ def run_grade(args: argparse.Namespace) -> int:
         for u in found.unmatched:
             writer.writerow([u.origin, u.reason])
     rp.render(rows, found.unmatched, out / "report.html")
-    merged = sorted({r.module for r in rows if r.cells})
-    if merged:
-        template = pool.template if pool is not None and pool.template is not None else None
-        if template is None or not all((template / "solutions" / m).is_dir() for m in merged):
-            template, _ = wk.template_course(work / "cache", merged, course)
-        gbm.merge(template / "gradebook.db", out / "gradebook.db", rows)
+
+
+def write_state(rows: list[res.Row], found: ik.Intake, cache: dict[str, dict], out: Path) -> None:
+    """results.json: every row and unmatched file, and the re-run cache."""
     (out / STATE).write_text(json.dumps({
         "rows": [r.as_dict() for r in rows],
         "unmatched": [u.__dict__ for u in found.unmatched],
         "cache": cache}, indent=1), encoding="utf-8")
+
+
+def run_grade(args: argparse.Namespace) -> int:
+    """The whole pipeline; returns the exit code (0 when the batch completed, 2 for a bad input)."""
+    t0 = time.monotonic()
+    timings: dict[str, float] = {}
+    course = (args.course or ROOT).resolve()
+    out = args.out.resolve()
+    work = out / ".work"
+    try:
+        modules = check_args(args, course)
+        work.mkdir(parents=True, exist_ok=True)
+        found = take_in(args, modules, work)
+    except DriftLabError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    timings["intake"] = time.monotonic() - t0
+
+    cache = _load_state(out)
+    todo = plan(found.submissions, cache, args, course, out, work / "prepared")
+    timings["prepare"] = time.monotonic() - t0 - timings["intake"]
+    if todo.skipped:
+        print(f"{todo.skipped} already graded with the same file and course (use --regrade to grade again)",
+              file=sys.stderr)
+    rows, template = list(todo.rows), None
+    if todo.jobs:
+        t1 = time.monotonic()
+        graded, pool = autograde(todo, args, modules, course, work, out)
+        rows, template = rows + graded, pool.template
+        timings["autograde+feedback"] = time.monotonic() - t1
+    rows = with_missing(rows, found.submissions, args.module)
+
+    t2 = time.monotonic()
+    write_outputs(rows, found, cache, out)
+    merge_gradebook(rows, template, course, work, out)
+    write_state(rows, found, cache, out)
     timings["report"] = time.monotonic() - t2
     timings["total"] = time.monotonic() - t0
     (out / "timings.json").write_text(json.dumps(timings, indent=1), encoding="utf-8")
@@ -209,8 +266,8 @@ def run_grade(args: argparse.Namespace) -> int:
         if folder.is_dir():
             shutil.rmtree(folder, ignore_errors=True)
 
-    graded = sum(r.status == res.GRADED for r in rows)
-    print(f"{graded} graded, {len(rows) - graded} could not be graded, {len(found.unmatched)} files not graded; "
+    graded_n = sum(r.status == res.GRADED for r in rows)
+    print(f"{graded_n} graded, {len(rows) - graded_n} could not be graded, {len(found.unmatched)} files not graded; "
           f"{timings['total']:.1f} s", file=sys.stderr)
     print(f"wrote {out / 'grades.csv'}, {out / 'report.html'}, {out / 'feedback'}/", file=sys.stderr)
     return 0
