@@ -20,6 +20,7 @@ and like for like: grades against autograde, grades + feedback against autograde
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import os
 import random
@@ -30,25 +31,49 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
-import hostile  # noqa: E402
+from driftlab.protocol import ANSWER_SUFFIX, exercise_of  # noqa: E402
 from grader import nbgrader as R  # noqa: E402
+from grader.batch import synthetic as syn  # noqa: E402
 from grader.batch import workers as wk  # noqa: E402
-from grader.build import modules as course_modules  # noqa: E402
+from grader.nbgrader import course_modules  # noqa: E402
+
+
+def corrupt_json(nb: Any) -> bytes:
+    """The first half of the file."""
+    raw = syn.dump(nb)
+    return raw[: len(raw) // 2]
+
+
+def empty_file(nb: Any) -> bytes:
+    """Nothing at all."""
+    return b""
+
+
+def kernel_exit(nb: Any) -> bytes:
+    """A cell that kills the kernel (``os._exit``) after the first answer."""
+    nb = copy.deepcopy(nb)
+    first = next(i for i, c in enumerate(nb.cells)
+                 if exercise_of(syn.grade_id(c) or "", ANSWER_SUFFIX))
+    nb.cells.insert(first + 1, nbformat.v4.new_code_cell("import os\nos._exit(1)"))
+    return syn.dump(nb)
+
 
 KINDS = ["right", "wrong", "untouched", "mixed", "right", "wrong", "mixed", "broken"]
-BROKEN = [hostile.corrupt_json, hostile.empty_file, hostile.kernel_exit]
+BROKEN = [corrupt_json, empty_file, kernel_exit]
 
 
 def make_corpus(dest: Path, modules: list[str], template: Path, n: int, seed: int = 0) -> dict[tuple[str, str], str]:
     """N submissions as ``sNNN__MODULE.ipynb``; returns ``{(student, module): kind}``."""
     rng = random.Random(seed)
     dest.mkdir(parents=True, exist_ok=True)
-    specs = {m: hostile.graded_specs(m, template) for m in modules}
+    specs = {m: syn.graded_specs(m, template) for m in modules}
     kinds = {}
     for i in range(n):
         module = modules[i % len(modules)]
@@ -56,31 +81,27 @@ def make_corpus(dest: Path, modules: list[str], template: Path, n: int, seed: in
         kind = KINDS[i % len(KINDS)]  # 8 kinds vs 7 modules: every pairing turns up
         if kind == "mixed":
             mode = {s.id: rng.choice(["right", "wrong", "untouched"]) for s in specs[module]}
-            data = hostile._dump(hostile.answered(module, mode, template))
+            data = syn.dump(syn.answered(module, mode, template))
         elif kind == "broken":
             maker = BROKEN[i % len(BROKEN)]
-            data = maker(hostile.answered(module, "right", template))
+            data = maker(syn.answered(module, "right", template))
             kind = f"broken:{maker.__name__}"
         else:
-            data = hostile._dump(hostile.answered(module, kind, template))
+            data = syn.dump(syn.answered(module, kind, template))
         (dest / f"{student}__{module}.ipynb").write_bytes(data)
         kinds[(student, module)] = kind
     return kinds
 
 
-def serial_scores(course: Path, modules: list[str]) -> dict[tuple[str, str], str]:
+def serial_scores(course: Path, submissions: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
     """Score per submission from a serial run's gradebook ('not graded' where nbgrader gave none)."""
-    from nbgrader.api import Gradebook
-
     out = {}
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        for module in modules:
-            for sub in gb.assignment_submissions(module):
-                grades = [g for nb in sub.notebooks for g in nb.grades]
-                if not grades or any(g.auto_score is None or g.needs_manual_grade for g in grades):
-                    out[(sub.student_id, module)] = "not graded"
-                else:
-                    out[(sub.student_id, module)] = f"{sum(g.auto_score for g in grades):g}"
+    for student, module in submissions:
+        cells = R.cell_scores(course, module, student)
+        if not cells or any(c.score is None or c.needs_manual for c in cells.values()):
+            out[(student, module)] = "not graded"
+        else:
+            out[(student, module)] = f"{sum(c.score for c in cells.values()):g}"
     return out
 
 
@@ -106,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     t = time.monotonic()
     template, broken = wk.template_course(base / "cache", wanted)
     generate_s = time.monotonic() - t
-    modules = [m for m in wanted if m not in broken and hostile.graded_specs(m, template)]
+    modules = [m for m in wanted if m not in broken and syn.graded_specs(m, template)]
     for m, err in broken.items():
         print(f"skipping {m}: it does not build ({err})")
     if modules != wanted:  # driftlab grade looks for a course generated for exactly these modules
@@ -160,9 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         R.autograde(course, module)
     serial_s, serial_cpu = time.monotonic() - t, _cpu() - cpu
     load.append(os.getloadavg()[0])
-    theirs = serial_scores(course, modules)
-    for key in kinds:
-        theirs.setdefault(key, "not graded")
+    theirs = serial_scores(course, list(kinds))
     if not args.quick:
         cpu = _cpu()
         t = time.monotonic()

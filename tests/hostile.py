@@ -1,9 +1,8 @@
 """Synthetic and hostile submissions, built at test time from a module's release and solution notebooks.
 
-Nothing here is stored: every notebook is derived from ``notebooks/<module>/`` (what learners get)
-and ``solutions/<module>/`` (the instructor's answers and the exercises' known mistakes), so the
-corpus follows the course as modules are rewritten. Used by ``tests/test_grade_pipeline.py`` and
-``bench/grade.py``.
+Nothing here is stored: every notebook is derived from a module's release and instructor notebooks
+by :mod:`grader.batch.synthetic` (right, wrong, untouched answers; re-exported here), so the corpus
+follows the course as modules are rewritten. Used by ``tests/test_grade_pipeline.py``.
 
 Each hostile case comes with its expected outcome (see :data:`CASES` and :func:`build_corpus`).
 :func:`write_tiny_module` writes a three-exercise module (no scientific imports) so that the whole
@@ -13,96 +12,22 @@ from __future__ import annotations
 
 import copy
 import json
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import nbformat
 
-from driftlab.exercises.blanks import fill, strip_solution_marks
-from grader.exercises.source import solution_code, specs_in
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def solution_notebook(module: str, root: Path = ROOT) -> Path:
-    """The instructor notebook of a module."""
-    return sorted((root / "solutions" / module).glob("*.ipynb"))[0]
-
-
-def release_notebook(module: str, root: Path = ROOT) -> Path:
-    """The learner notebook of a module (as committed in ``notebooks/``)."""
-    return root / "notebooks" / module / solution_notebook(module, root).name
-
-
-def graded_specs(module: str, root: Path = ROOT) -> list[Any]:
-    """The graded exercise specs of a module, in notebook order."""
-    nb = nbformat.read(solution_notebook(module, root), as_version=4)
-    return [spec for _, spec in specs_in(nb) if spec.graded]
-
-
-def _grade_id(cell: Any) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
-def _answer_cells(nb: Any) -> dict[str, Any]:
-    return {gid[: -len("-answer")]: cell for cell in nb.cells
-            if (gid := _grade_id(cell)) and gid.endswith("-answer")}
-
-
-def right_answer(module: str, exercise: str, root: Path = ROOT) -> str:
-    """The instructor's answer cell source, as a learner would type it (no solution marks)."""
-    sol = nbformat.read(solution_notebook(module, root), as_version=4)
-    source = _answer_cells(sol)[exercise].source
-    return strip_solution_marks(solution_code(source)).rstrip("\n")
-
-
-def wrong_answer(spec: Any) -> str:
-    """An answer that shows the spec's first known mistake (a distractor, or a buggy function)."""
-    mistake = spec.mistakes[0]
-    if spec.kind == "function":
-        return textwrap.dedent(mistake.code).rstrip("\n")
-    if spec.kind == "choice":
-        return f"%%answer {spec.id}\n{mistake.when[1]}"
-    fills = {b: spec.options[b][mistake.when.get(b, spec.answer[b])] for b in spec.blanks}
-    return f"%%answer {spec.id}\n" + fill(spec.template.rstrip("\n"), fills)
-
-
-def answered(module: str, mode: str | dict[str, str] = "right", root: Path = ROOT) -> Any:
-    """The release notebook with each graded exercise answered right, wrong, or left untouched.
-
-    ``mode`` is one of ``right`` / ``wrong`` / ``untouched`` for every exercise, or a dict
-    ``{exercise_id: mode}`` (missing exercises stay untouched).
-    """
-    nb = nbformat.read(release_notebook(module, root), as_version=4)
-    cells = _answer_cells(nb)
-    for spec in graded_specs(module, root):
-        how = mode.get(spec.id, "untouched") if isinstance(mode, dict) else mode
-        if spec.id not in cells or how == "untouched":
-            continue
-        cells[spec.id].source = right_answer(module, spec.id, root) if how == "right" else wrong_answer(spec)
-    return nb
-
-
-def expected_score(module: str, mode: str | dict[str, str], root: Path = ROOT) -> float:
-    """Points a submission made by :func:`answered` must get."""
-    total = 0.0
-    for spec in graded_specs(module, root):
-        how = mode.get(spec.id, "untouched") if isinstance(mode, dict) else mode
-        total += spec.points if how == "right" else 0.0
-    return total
-
-
-def max_score(module: str, root: Path = ROOT) -> float:
-    return sum(spec.points for spec in graded_specs(module, root))
+from driftlab.exercises.blanks import fill
+from driftlab.protocol import ANSWER_SUFFIX, TEST_SUFFIX
+from grader.batch.synthetic import (  # noqa: F401 - re-exported for the tests
+    answer_cells as _answer_cells, answered, dump as _dump, expected_score, grade_id as _grade_id, graded_specs,
+    max_score, release_notebook, right_answer, solution_notebook, wrong_answer)
+from grader.nbgrader import ROOT
 
 
 # ---------------------------------------------------------------------------------------------------
 # hostile variants: each takes a notebook (already answered right or wrong) and returns file bytes
-
-
-def _dump(nb: Any) -> bytes:
-    return nbformat.writes(nb).encode()
 
 
 def _code(source: str) -> Any:
@@ -131,7 +56,7 @@ def old_format_v3(nb: Any) -> bytes:
 
 def deleted_test_cell(nb: Any) -> bytes:
     nb = copy.deepcopy(nb)
-    for i in reversed([i for i, c in enumerate(nb.cells) if (_grade_id(c) or "").endswith("-test")]):
+    for i in reversed([i for i, c in enumerate(nb.cells) if (_grade_id(c) or "").endswith(TEST_SUFFIX)]):
         del nb.cells[i]
     return _dump(nb)
 
@@ -140,7 +65,7 @@ def edited_test_cell(nb: Any) -> bytes:
     """Every test cell replaced by a pass, with its points inflated (on a wrong notebook: a cheat)."""
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
-        if (_grade_id(cell) or "").endswith("-test"):
+        if (_grade_id(cell) or "").endswith(TEST_SUFFIX):
             cell.source = "pass  # all good"
             cell.metadata["nbgrader"]["points"] = 100
     return _dump(nb)
@@ -274,7 +199,7 @@ def history_injection(wrong: Any, right: Any) -> bytes:
     for exercise, cell in _answer_cells(right).items():
         if not cell.source.lstrip().startswith("%%answer"):
             continue
-        index = _index(nb, f"{exercise}-test")
+        index = _index(nb, exercise + TEST_SUFFIX)
         nb.cells.insert(index, _code(f"get_ipython().history_manager.input_hist_raw.append({cell.source!r})"))
     return _dump(nb)
 
@@ -296,21 +221,21 @@ def skip_hidden_tests(nb: Any) -> bytes:
 def infinite_loop(nb: Any) -> bytes:
     """A cell that never ends, after the first answer (the per-cell timeout must stop it)."""
     nb = copy.deepcopy(nb)
-    nb.cells.insert(_index(nb, "-answer") + 1, _code("while True:\n    pass"))
+    nb.cells.insert(_index(nb, ANSWER_SUFFIX) + 1, _code("while True:\n    pass"))
     return _dump(nb)
 
 
 def kernel_exit(nb: Any) -> bytes:
     """A cell that kills the kernel (``os._exit``) after the first answer."""
     nb = copy.deepcopy(nb)
-    nb.cells.insert(_index(nb, "-answer") + 1, _code("import os\nos._exit(1)"))
+    nb.cells.insert(_index(nb, ANSWER_SUFFIX) + 1, _code("import os\nos._exit(1)"))
     return _dump(nb)
 
 
 def huge_output(nb: Any) -> bytes:
     """A cell printing ~20 MB (in many writes) before the answers."""
     nb = copy.deepcopy(nb)
-    nb.cells.insert(_index(nb, "-answer"), _code("for _ in range(2000):\n    print('x' * 10000)"))
+    nb.cells.insert(_index(nb, ANSWER_SUFFIX), _code("for _ in range(2000):\n    print('x' * 10000)"))
     return _dump(nb)
 
 

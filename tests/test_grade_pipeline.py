@@ -23,6 +23,7 @@ import nbformat
 import pytest
 
 import hostile
+from driftlab.protocol import FAILURE_MIME, TEST_SUFFIX, failure_record
 from grader.batch import intake as ik
 from grader.batch import feedback as fb
 from grader.batch import report as rp
@@ -135,11 +136,42 @@ def test_discrimination_index_and_report_render(tmp_path):
 
 
 def test_exam_mode_verdicts_come_from_the_results_output():
-    findings = {"records": {"e1": {"exercise": "e1", "status": "recorded"}}, "hidden": {}, "timeouts": 0,
-                "exam": {"exam": "07_test", "answers": [{"exercise": "e1", "status": "incorrect",
-                                                           "misconception": "p-is-effect"}]}}
+    findings = res.Findings(records={"e1": {"exercise": "e1", "status": "recorded"}},
+                            exam={"exam": "07_test", "answers": [{"exercise": "e1", "status": "incorrect",
+                                                                  "misconception": "p-is-effect"}]})
     detail = res.exercise_detail({"e1-test": {"score": 0.0, "max_score": 1.0, "needs_manual": False}}, findings)
     assert detail["e1"]["status"] == "incorrect" and detail["e1"]["misconception"] == "p-is-effect"
+
+
+def test_verdicts_come_from_failure_records_and_seal_failures(tmp_path):
+    """A hidden test's FAILURE_MIME record names the misconception (no prose parsed back); a test cell
+    that grader.seals failed (an error output, no record) is incorrect with no misconception."""
+    def test_cell(exercise: str, *outputs: dict) -> dict:
+        cell = nbformat.v4.new_code_cell("", metadata={"nbgrader": {"grade_id": exercise + TEST_SUFFIX}})
+        cell.outputs = [nbformat.v4.new_output(**o) for o in outputs]
+        return cell
+
+    def error(exercise: str, reason: str) -> dict:
+        return {"output_type": "error", "ename": "AssertionError", "evalue": f"{exercise}: {reason}", "traceback": []}
+
+    nb = nbformat.v4.new_notebook(cells=[
+        test_cell("a", {"output_type": "display_data", "data": {"text/plain": "", FAILURE_MIME: failure_record(
+            "a", "incorrect", "union-bound", "union-bound: n * alpha (a: b)")}}, error("a", "union-bound: …")),
+        test_cell("b", {"output_type": "display_data", "data": {"text/plain": "", FAILURE_MIME: json.dumps(
+            failure_record("b", "unanswered", None, "not answered"))}}, error("b", "not answered")),
+        test_cell("c", error("c", "the autograder's test did not run to the end")),
+        test_cell("d"),
+    ])
+    path = tmp_path / "autograded.ipynb"
+    nbformat.write(nb, path)
+    findings = res.notebook_findings(path)
+    assert set(findings.failures) == {"a", "b"} and set(findings.unsealed) == {"c"}
+    cells = {f"{e}{TEST_SUFFIX}": {"score": 1.0 if e == "d" else 0.0, "max_score": 1.0, "needs_manual": False}
+             for e in "abcd"}
+    detail = res.exercise_detail(cells, findings)
+    assert [(e, d["status"], d["misconception"]) for e, d in detail.items()] == [
+        ("a", "incorrect", "union-bound"), ("b", "unanswered", None), ("c", "incorrect", None), ("d", "correct", None)]
+    assert detail["c"]["from"] == "seal check"
 
 
 def test_grade_command_is_registered():
@@ -202,7 +234,7 @@ def graded(tmp_path_factory):
 @pytest.mark.slow
 def test_every_learner_appears_with_a_status(graded):
     rows = _rows(graded["out"])
-    students = list(graded.cases) + list(REAL)
+    students = list(graded["cases"]) + list(REAL)
     assert set(rows) == {(s, m) for s in students for m in (MODULE, TINY)}
     for row in rows.values():
         if row["status"] == res.GRADED:
@@ -220,9 +252,9 @@ def test_every_learner_appears_with_a_status(graded):
 @pytest.mark.parametrize("student,mode", sorted(REAL.items()))
 def test_real_module_scores(graded, student, mode):
     row = _rows(graded["out"])[(student, MODULE)]
-    full = hostile.max_score(MODULE, graded.template)
+    full = hostile.max_score(MODULE, graded["template"])
     assert row["status"] == res.GRADED and float(row["max_score"]) == full
-    assert float(row["score"]) == hostile.expected_score(MODULE, mode, graded.template)
+    assert float(row["score"]) == hostile.expected_score(MODULE, mode, graded["template"])
 
 
 @pytest.mark.slow
@@ -231,7 +263,7 @@ def test_hostile_submission_outcome(graded, case):
     row = _rows(graded["out"])[(case.student, TINY)]
     assert row["status"] == case.status, row
     if case.status == res.GRADED:
-        full = hostile.max_score(TINY, graded.template)
+        full = hostile.max_score(TINY, graded["template"])
         assert float(row["max_score"]) == full
         assert float(row["score"]) == (full if case.score == "max" else 0.0), row
     else:
@@ -265,7 +297,7 @@ def test_feedback_shows_mistakes_and_solutions_but_no_hidden_tests(graded):
             assert "Worked solution" in text, student
     for student, module in (("h-wrong", TINY), ("d-wrong", MODULE)):
         text = (out / rows[(student, module)]["feedback"]).read_text(encoding="utf-8")
-        for spec in hostile.graded_specs(module, graded.template):
+        for spec in hostile.graded_specs(module, graded["template"]):
             assert spec.mistakes[0].id in text, (student, spec.id)
 
 
@@ -279,14 +311,15 @@ def test_report_counts_misconceptions_and_has_plots(graded):
     rows = {(r["student_id"], r["module"]): r for r in json.loads((out / "results.json").read_text())["rows"]}
     for module, (right, wrong, untouched) in ((TINY, ("h-right", "h-wrong", "h-untouched")),
                                               (MODULE, ("d-right", "d-wrong", "d-untouched"))):
-        for spec in hostile.graded_specs(module, graded.template):
+        for spec in hostile.graded_specs(module, graded["template"]):
             assert rows[(wrong, module)]["exercises"][spec.id]["misconception"] == spec.mistakes[0].id
             assert rows[(untouched, module)]["exercises"][spec.id]["status"] == "unanswered"
             assert rows[(right, module)]["exercises"][spec.id]["status"] == "correct"
             assert spec.mistakes[0].id in text
     # the monkeypatched checks print nothing, the hidden tests still name the misconception
     patched = rows[("h-monkeypatch", TINY)]["exercises"]
-    assert {e["misconception"] for e in patched.values()} == {s.mistakes[0].id for s in hostile.graded_specs(TINY, graded.template)}
+    specs = hostile.graded_specs(TINY, graded["template"])
+    assert {e["misconception"] for e in patched.values()} == {s.mistakes[0].id for s in specs}
 
 
 @pytest.mark.slow
