@@ -1,16 +1,12 @@
-"""Session fixtures shared by the tests (helpers live in nbtools.py, importable by name)."""
+"""Session fixtures shared by the tests (helpers live in tests/support.py)."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tests import support  # sets PATH (alembic) and MPLBACKEND for every test
 
-import nbtools  # noqa: E402,F401 - sets PATH (alembic) and MPLBACKEND for every test
-
-MODULES = nbtools.MODULES
+MODULES = support.MODULES
 
 
 @pytest.fixture(scope="session")

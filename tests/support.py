@@ -1,4 +1,5 @@
-"""Shared test helpers: the course's modules, notebook execution with nbclient, reading check results."""
+"""The one test support module: the course's modules and paths, notebook execution with nbclient,
+reading check results, and the reference answer of module 06's graded policy (kept out of driftlab)."""
 from __future__ import annotations
 
 import json
@@ -10,7 +11,6 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")  # alembic
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -118,3 +118,21 @@ def fill_release(release, solution, replace: dict[str, str] | None = None):
         else:
             cell.source = solution_code(source)
     return nb
+
+
+# The course's answer to module 06's graded ``policy(state)`` exercise. It lives here, not in
+# ``driftlab``, so that nothing a learner's notebook can import hands them the answer; the 06 tests
+# check that the instructor's solution cell agrees with it.
+def reference_policy(state: dict) -> str:
+    """The graded rules in order: quality gate, 30-day cooldown, realised then estimated accuracy at or below the threshold."""
+    if not state["data_quality_ok"]:
+        return "fix_pipeline"
+    if state["days_since_retrain"] < 30:
+        return "none"
+    threshold = state["accuracy_threshold"]
+    realised = state["realised_accuracy"]
+    if realised is not None and realised <= threshold:
+        return "retrain"
+    if state["alert"] and state["predicted_accuracy"] <= threshold:
+        return "retrain"
+    return "none"

@@ -14,6 +14,7 @@ import textwrap
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Callable, ClassVar
 
+from driftlab.errors import BankError
 from driftlab.exercises import blanks as blanks_mod
 from driftlab.exercises.probing import (Outcome, call_function, close, evaluate_expression, probe_namespace,
                                         run_snippet)
@@ -117,7 +118,7 @@ class Entry:
         """The entry of the right kind for a dict made by :meth:`to_dict`."""
         cls = KINDS.get(data.get("kind", ""))
         if cls is None:
-            raise ValueError(f"unknown exercise kind {data.get('kind')!r}")
+            raise BankError(f"unknown exercise kind {data.get('kind')!r}")
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values["mistakes"] = tuple(MistakeNote(**m) for m in values.get("mistakes", ()))

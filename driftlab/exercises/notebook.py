@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from driftlab.errors import NotStarted
 from driftlab.exercises import bank as bank_mod
 from driftlab.exercises import blanks
 from driftlab.exercises.cards import render_html, render_text, result_record, results_html
@@ -56,7 +57,7 @@ def set_bank_source(source: Callable[[str], dict[str, Entry]] | None) -> None:
 def session() -> Session:
     """The running session (``start`` must have been called)."""
     if _SESSION is None:
-        raise RuntimeError("Run the notebook's first cell (it calls start()) before the exercises.")
+        raise NotStarted("Run the notebook's first cell (it calls start()) before the exercises.")
     return _SESSION
 
 

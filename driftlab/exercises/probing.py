@@ -20,11 +20,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from driftlab.errors import ProbeTimeout, SpecError
+
 FLOAT_DIGITS = 9
-
-
-class ProbeTimeout(Exception):
-    """The learner's code ran longer than the exercise allows (an infinite loop, usually)."""
 
 
 def canonical(value: Any) -> Any:
@@ -185,7 +183,7 @@ def run_snippet(code: str, bindings: dict[str, str], observe: tuple[str, ...], s
         for name, expr in bindings.items():
             namespace[name] = evaluate_expression(expr, namespace)
     except Exception as exc:  # a broken spec is the instructor's bug: say so loudly
-        raise RuntimeError(f"probe set-up failed: {describe_error(exc)}") from exc
+        raise SpecError(f"probe set-up failed: {describe_error(exc)}") from exc
     try:
         with quiet(), time_limit(timeout):
             exec(compile(code, "<your answer>", "exec"), namespace)  # noqa: S102

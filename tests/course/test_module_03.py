@@ -9,7 +9,7 @@ import textwrap
 
 import nbformat
 import pytest
-from nbtools import compiled, errors, execute, fill_release, release_path, results, solution_path
+from tests.support import compiled, errors, execute, fill_release, release_path, results, solution_path
 
 from grader import nbgrader as R
 

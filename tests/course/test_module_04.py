@@ -6,7 +6,7 @@ import textwrap
 
 import nbformat
 import pytest
-from nbtools import compiled, solution_path
+from tests.support import compiled, solution_path
 
 from driftlab.exercises.entries import CORRECT, INCORRECT
 from driftlab.exercises.blanks import fill
@@ -86,7 +86,7 @@ def test_task4_answer_letters_and_each_distractor(hidden):
     template = entry.template
     for (blank, letter), mistake in expected.items():
         fills = {1: "-", 2: ">"}
-        fills[blank] = entry["options"][str(blank)][letter]
+        fills[blank] = entry.options[blank][letter]
         status, misconception, message = verdict(entry, fill(template, fills))
         assert (status, misconception) == (INCORRECT, mistake), (blank, letter)
         assert message and mistake != "unknown"

@@ -212,7 +212,7 @@ def test_detector_agrees_with_pure_functions(method):
     assert list(scores.index) == ["stable", "shifted", "region", "plan"]  # month/default skipped
     assert list(scores.columns) == ["kind", "method", "statistic", "p_value", "threshold", "drift"]
     for column, row in scores.iterrows():
-        statistic, p_value = _expected(method, ref[column].to_numpy(), cur[column].to_numpy(), row.kind)
+        statistic, p_value = _expected(method, ref[column].to_numpy(), cur[column].to_numpy(), row["kind"])
         assert row["statistic"] == pytest.approx(statistic), column
         if np.isnan(p_value):
             assert np.isnan(row["p_value"])

@@ -2,7 +2,7 @@
 
 Nothing here is stored: every notebook is derived from a module's release and instructor notebooks
 by :mod:`grader.batch.synthetic` (right, wrong, untouched answers; re-exported here), so the corpus
-follows the course as modules are rewritten. Used by ``tests/test_grade_pipeline.py``.
+follows the course as modules are rewritten. Used by ``tests/integration/test_grade_pipeline.py``.
 
 Each hostile case comes with its expected outcome (see :data:`CASES` and :func:`build_corpus`).
 :func:`write_tiny_module` writes a three-exercise module (no scientific imports) so that the whole

@@ -7,7 +7,7 @@ import textwrap
 import nbformat
 import numpy as np
 import pytest
-from nbtools import compiled, solution_path
+from tests.support import compiled, solution_path
 
 from driftlab.exercises.entries import CORRECT, INCORRECT
 from grader.exercises.source import compile_notebook, specs_in

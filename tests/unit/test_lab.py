@@ -10,7 +10,7 @@ from driftlab.course import drift as D
 from driftlab import lab as L
 from driftlab.course.simulation import FEATURES, NUMERIC
 from driftlab.lab import data as lab_data
-from lab_reference import reference_policy
+from tests.support import reference_policy
 
 
 @pytest.fixture(scope="module")

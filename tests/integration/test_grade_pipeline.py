@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-import hostile
+from tests.integration import hostile
 from driftlab.protocol import FAILURE_MIME, TEST_SUFFIX, failure_record
 from grader.batch import intake as ik
 from grader.batch import feedback as fb
@@ -30,7 +30,7 @@ from grader.batch import report as rp
 from grader.batch import results as res
 from grader.batch import workers as wk
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT  # noqa: E402
 MODULE = "02_detecting_drift"
 MODULES = ["01_why_models_degrade", "02_detecting_drift", "03_accuracy_thresholds"]
 TIMEOUT = 20  # per cell: the infinite loop costs this much, slow cells on a busy machine must fit

@@ -1,10 +1,11 @@
 """Module 2 (Detecting data drift): the seed tasks' feedback, the PSI and other exercises' checks, and the
 claims the notebook computes (1M-row p-value vs PSI, 20 tests -> 0.64), re-computed here.
 
-Run: .venv/bin/python -m pytest tests/test_module_02.py -q
+Run: .venv/bin/python -m pytest tests/course/test_module_02.py -q
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import nbformat
@@ -13,7 +14,7 @@ import pytest
 from scipy import stats
 from scipy.special import rel_entr
 
-from nbtools import errors, execute, release_path, results, solution_path
+from tests.support import errors, execute, release_path, results, solution_path
 from driftlab.exercises import blanks
 from driftlab.course import drift
 from driftlab.exercises.entries import CORRECT, INCORRECT, UNANSWERED
@@ -69,10 +70,10 @@ def _fill(entry, text):
 def test_seed_task_is_exactly_the_seed(specs, exercise):
     spec, seed = specs[exercise], SEED[exercise]
     assert spec.prompt == seed["prompt"]
-    assert spec.template == seed.template
+    assert spec.template == seed["template"]
     assert spec.options == {1: seed["options"]}
     assert spec.answer == {1: seed["answer"]}
-    assert (spec.difficulty, spec.source, spec.graded) == (seed.difficulty, seed["source"], True)
+    assert (spec.difficulty, spec.source, spec.graded) == (seed["difficulty"], seed["source"], True)
     messages = [m.message for m in spec.mistakes]
     for text in seed["seed_mistakes"]:  # each seed "common mistake" is a mistake message, verbatim
         assert any(m.startswith(text) for m in messages), text
@@ -210,7 +211,7 @@ BAD_PSI = {
 @pytest.mark.parametrize("label", sorted(BAD_PSI))
 def test_psi_wrong_type_or_exception_gives_a_clear_message(entries, label):
     code, expected = BAD_PSI[label]
-    entry = dict(entries["detect-psi"], timeout=1.0)
+    entry = dataclasses.replace(entries["detect-psi"], timeout=1.0)
     verdict = entry.assess(_define(code, "psi_from_shares"))
     assert verdict.status == INCORRECT
     assert verdict.misconception == expected, verdict

@@ -5,7 +5,7 @@ import json
 
 import nbformat
 import pytest
-from nbtools import errors, execute, fill_release, results, solution_path
+from tests.support import errors, execute, fill_release, results, solution_path
 
 from grader import nbgrader as R
 

@@ -2,7 +2,7 @@
 
 Unit tests of the two nbgrader preprocessors on hand-made executed notebooks; the real runs (an input
 transformer that skips hidden tests, answers injected into IPython's history) are hostile cases in
-tests/test_grade_pipeline.py.
+tests/integration/test_grade_pipeline.py.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Module 06 (Drift Lab): the graded `policy(state)` exercise, its buggy-policy feedback, hidden
 scenarios, and the lab in the notebook.
 
-The exercise's reference (the instructor's solution cell) must agree with tests/lab_reference.reference_policy
+The exercise's reference (the instructor's solution cell) must agree with tests/support.reference_policy
 (kept out of driftlab, where a learner could import it); every known buggy policy gets its own message;
 the release contains none of the hidden states; real nbgrader gives 3/3, and 0 with the right
 misconception to buggy policies.
@@ -14,10 +14,10 @@ import time
 
 import nbformat
 import pytest
-from nbtools import errors, execute, fill_release, release_path, results, solution_path
+from tests.support import errors, execute, fill_release, release_path, results, solution_path
 
 from driftlab import lab as L
-from lab_reference import reference_policy
+from tests.support import reference_policy
 from grader import nbgrader as R
 
 from grader.exercises.source import compile_notebook, reference_function, specs_in
@@ -136,7 +136,7 @@ def test_release_has_no_hidden_state_and_no_solution(spec):
     release = nbformat.read(release_path(MODULE), as_version=4)
     setup = next(c.source for c in release.cells if c.cell_type == "code" and START_CALL.search(c.source))
     shipped = bank.decode(setup.split('bank="', 1)[1].split('"', 1)[0])[EXERCISE]
-    assert shipped.cases == list(spec.cases), "the release's bank holds the visible cases only"
+    assert shipped.cases == tuple(spec.cases), "the release's bank holds the visible cases only"
     for case in spec.hidden_cases:
         state = ast.literal_eval(case)[0]
         assert repr(state["drift_scores"]) not in text and case not in shipped.cases

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbtools import MODULES, ROOT, errors, execute, release_path, results, solution_path
+from tests.support import MODULES, ROOT, errors, execute, release_path, results, solution_path
 
 from grader import nbgrader as R
 from driftlab.exercises.blanks import SOLUTION_MARK, fill, strip_solution_marks

@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from nbtools import MODULES, ROOT
+from tests.support import MODULES, ROOT
 
 BIN = Path(sys.executable).parent
 
@@ -50,7 +50,7 @@ def test_lab_serves_the_learner_notebooks_headless(tmp_path):
             except OSError:
                 time.sleep(0.5)
         assert listing is not None, "the server printed its URL but never answered"
-        names = {item.name for item in listing["content"]}
+        names = {item["name"] for item in listing["content"]}
         assert set(MODULES) <= names
         page = urllib.request.urlopen(url, timeout=10).read().decode()
         assert "JupyterLab" in page

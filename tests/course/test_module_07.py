@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from nbtools import RESULT_MIME, errors, execute, fill_release, results, solution_path
+from tests.support import RESULT_MIME, errors, execute, fill_release, results, solution_path
 
 from grader import nbgrader as R
 from grader.exercises.source import specs_in
