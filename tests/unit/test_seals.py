@@ -102,8 +102,9 @@ def test_the_course_config_runs_the_seals_around_execute():
 
     from nbgrader.preprocessors import Execute, SaveAutoGrades
 
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    config = PyFileConfigLoader("nbgrader_config.py", path=here).load_config()
+    from tests.support import ROOT
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
     steps = list(config.Autograde.autograde_preprocessors)
     assert steps.index(SealHiddenTests) < steps.index(Execute) < steps.index(CheckSeals) < steps.index(SaveAutoGrades)
     assert nbformat.validate(_notebook()) is None
