@@ -10,7 +10,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, Execute, IgnorePattern,
                                     SaveAutoGrades)
 
 from grader.build.preprocessors import AppendHiddenTests, ClearBlanks, EmbedBank, SpecsToPrompts
-from grader.seals import CheckSeals, SealHiddenTests
+from grader.judge import JudgeTestCells, StripKeys
 
 c = get_config()  # noqa: F821 - provided by nbgrader
 
@@ -35,10 +35,10 @@ c.Execute.startup_timeout = 120
 # Warnings on stderr must not zero a correct answer (nbgrader scores any stderr as a failure).
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"Warning"
-# nbgrader's autograde steps, with a proof checked outside the kernel that every hidden test ran
-# and judged the notebook's own answer (grader/seals.py: learner code cannot skip or fool them).
+# nbgrader's autograde steps with the trusted judge around Execute (grader/judge.py, docs/GRADING.md):
+# the kernel gets no key, and the judge, in this process, alone sets every test cell's result.
 c.Autograde.autograde_preprocessors = [
-    SealHiddenTests, Execute, IgnorePattern, CheckSeals, ClearMetadataPreprocessor, LimitOutput,
+    StripKeys, Execute, IgnorePattern, JudgeTestCells, ClearMetadataPreprocessor, LimitOutput,
     SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
 ]
 # Deleted test cells come back (edited ones always do).

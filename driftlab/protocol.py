@@ -5,18 +5,15 @@ batch grader read them back. Changing one here changes both ends.
 """
 from __future__ import annotations
 
-import hashlib
 import re
-from typing import Any
 
 # Cell magics of the one exercise format.
 EXERCISE_MAGIC = "%%exercise"
 ANSWER_MAGIC = "%%answer"
 
 # MIME types of the records a kernel leaves in a notebook's outputs.
-RESULT_MIME = "application/vnd.driftlab.result+json"  # a check's verdict, for reports
-SEAL_MIME = "application/vnd.driftlab.seal+json"  # a passing hidden test's proof (see grader.seals)
-FAILURE_MIME = "application/vnd.driftlab.failure+json"  # a failing hidden test's structured reason
+RESULT_MIME = "application/vnd.driftlab.result+json"  # a verdict (the kernel's check, or the judge's)
+OUTPUTS_MIME = "application/vnd.driftlab.outputs+json"  # what a function answer returned on the cases
 
 # nbgrader grade ids of an exercise's cells: "<exercise id><suffix>".
 ANSWER_SUFFIX = "-answer"
@@ -28,17 +25,18 @@ PRACTICE_SUFFIX = "-practice"
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
 
-# The hidden test's call, as the build writes it and the seal preprocessors rewrite it.
-VERIFY_NAME = "_dl_verify"
-VERIFY_CALL = re.compile(VERIFY_NAME + r'\("(?P<token>[^"]+)"(?:, seal="(?P<seal>[0-9a-f]+)")?\)')
+# A function exercise's hidden test: the kernel runs the learner's function on the cases in the token.
+RUN_NAME = "_dl_run"
+RUN_CALL = re.compile(RUN_NAME + r'\("(?P<token>[^"]+)"\)')
 
 # The first code cell's call that carries the module's bank.
 START_CALL = re.compile(r"""start\(\s*(["'])(?P<module>[\w-]+)\1\s*(?:,\s*bank\s*=\s*(["']).*?\3)?""")
+BANK_ARG = re.compile(r"""bank\s*=\s*(["'])(?P<token>dl1:[^"']*)\1""")
 # The line an instructor notebook's first cell loads the instructor's extension with (dropped in the release).
 INSTRUCTOR_EXTENSION = "%load_ext grader.exercises.instructor"
 
 # The part of a hidden test's code that never appears in feedback (checked before it is handed out).
-HIDDEN_MARKERS = (BEGIN_HIDDEN, END_HIDDEN, VERIFY_NAME, "_dl_sys")
+HIDDEN_MARKERS = (BEGIN_HIDDEN, END_HIDDEN, RUN_NAME)
 
 
 def exercise_of(grade_id: str, suffix: str) -> str | None:
@@ -46,9 +44,9 @@ def exercise_of(grade_id: str, suffix: str) -> str | None:
     return grade_id[: -len(suffix)] if grade_id.endswith(suffix) else None
 
 
-def verify_call(token: str, seal: str | None = None) -> str:
-    """The hidden test's call: with a seal under autograde (grader.seals adds it)."""
-    return f'{VERIFY_NAME}("{token}"' + (f', seal="{seal}"' if seal else "") + ")"
+def run_call(token: str) -> str:
+    """The hidden test's call for a function exercise."""
+    return f'{RUN_NAME}("{token}")'
 
 
 def magic_body(source: str, magic: str) -> tuple[str, str] | None:
@@ -57,17 +55,3 @@ def magic_body(source: str, magic: str) -> tuple[str, str] | None:
     if not first.startswith(magic + " ") and first.strip() != magic:
         return None
     return first[len(magic):].strip(), body
-
-
-def answer_digest(source: str | None) -> str | None:
-    """The hash a seal carries of the answer a hidden test judged (solution marks stripped)."""
-    if source is None:
-        return None
-    from driftlab.exercises.blanks import strip_solution_marks
-
-    return hashlib.sha256(strip_solution_marks(source).strip().encode()).hexdigest()
-
-
-def failure_record(exercise: str, status: str, misconception: str | None, message: str) -> dict[str, Any]:
-    """What a failing hidden test publishes before it raises: read by the batch grader's reports."""
-    return {"exercise": exercise, "status": status, "misconception": misconception, "message": message}

@@ -8,13 +8,14 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from driftlab.exercises.entries import CORRECT, UNANSWERED, Entry, Verdict
+from driftlab.exercises.entries import CORRECT, INCORRECT, RECORDED, UNANSWERED, UNREADABLE, Entry, Verdict
 from driftlab.protocol import RESULT_MIME
 from driftlab.viz.palette import STATUS_COLOURS
 
 COLOURS = STATUS_COLOURS
-SYMBOLS = {CORRECT: "✔", "incorrect": "✘", UNANSWERED: "…", "recorded": "✎"}
-LABELS = {CORRECT: "Correct", "incorrect": "Not yet", UNANSWERED: "Not answered yet", "recorded": "Answer recorded"}
+SYMBOLS = {CORRECT: "✔", INCORRECT: "✘", UNANSWERED: "…", RECORDED: "✎", UNREADABLE: "?"}
+LABELS = {CORRECT: "Correct", INCORRECT: "Not yet", UNANSWERED: "Not answered yet", RECORDED: "Answer recorded",
+          UNREADABLE: "Could not read your answer"}
 
 
 def md_to_html(text: str) -> str:
@@ -29,28 +30,27 @@ def md_to_html(text: str) -> str:
 
 def render_html(entry: Entry, verdict: Verdict, *, attempts_left: int | None,
                 show_solution: bool, exam: bool = False, hints: bool = True, open_solution: bool = False) -> str:
-    """The learner-facing card for one check (a ``check()`` cell's output and a practice widget's)."""
-    status = "recorded" if exam and verdict.status != UNANSWERED else verdict.status
+    """The learner-facing card for one check (a ``check()`` cell's output, a practice widget's, the judge's)."""
+    status = verdict.status if verdict.status in LABELS else INCORRECT
     colour, symbol, label = COLOURS[status], SYMBOLS[status], LABELS[status]
     parts = [f'<div class="driftlab-check" role="status" aria-live="polite" '
              f'style="border-left:6px solid {colour};padding:6px 10px;margin:4px 0">',
              f'<strong style="color:{colour}">{symbol} {label}</strong> '
              f'<span>— {html.escape(entry.title)} ({entry.difficulty})</span>']
-    if not exam:
-        if verdict.message:
-            parts.append(f"<p>{md_to_html(verdict.message)}</p>")
-        if verdict.detail:
-            parts.append(f"<p>{md_to_html(verdict.detail)}</p>")
-        if attempts_left is not None and verdict.status != CORRECT:
-            parts.append(f"<p>Attempts left: {attempts_left}</p>")
-        if hints and entry.hints and verdict.status != CORRECT:
-            hints = "".join(f"<li>{md_to_html(h)}</li>" for h in entry.hints)
-            parts.append(f"<details><summary>💡 Hint (click to show)</summary><ul>{hints}</ul></details>")
-        if show_solution:
-            parts.append(solution_html(entry, open_=open_solution))
-    else:
-        parts.append("<p>Your answer is saved. Results appear in the final cell.</p>" if verdict.status != UNANSWERED
-                     else f"<p>{md_to_html(verdict.message)}</p>")
+    if verdict.message:
+        parts.append(f"<p>{md_to_html(verdict.message)}</p>")
+    if verdict.detail:
+        parts.append(f"<p>{md_to_html(verdict.detail)}</p>")
+    if exam and verdict.status == RECORDED:
+        parts.append("<p>Your score and the worked explanations come with your graded feedback.</p>")
+    if attempts_left is not None and verdict.status in (INCORRECT, UNREADABLE) and not exam:
+        free = " (an answer that could not be read costs no attempt)" if verdict.status == UNREADABLE else ""
+        parts.append(f"<p>Attempts left: {attempts_left}{free}</p>")
+    if hints and entry.hints and verdict.status != CORRECT and not exam:
+        hints_html = "".join(f"<li>{md_to_html(h)}</li>" for h in entry.hints)
+        parts.append(f"<details><summary>💡 Hint (click to show)</summary><ul>{hints_html}</ul></details>")
+    if show_solution and entry.solution:
+        parts.append(solution_html(entry, open_=open_solution))
     parts.append("</div>")
     return "".join(parts)
 
@@ -65,9 +65,9 @@ def solution_html(entry: Entry, open_: bool = False) -> str:
 
 def render_text(entry: Entry, verdict: Verdict, *, exam: bool = False) -> str:
     """Plain-text fallback (terminals, nbconvert to text)."""
-    status = "recorded" if exam and verdict.status != UNANSWERED else verdict.status
+    status = verdict.status if verdict.status in LABELS else INCORRECT
     text = f"{SYMBOLS[status]} {LABELS[status]} — {entry.title}"
-    if not exam and verdict.message:
+    if verdict.message:
         text += f"\n{verdict.message}"
     return text
 
@@ -81,20 +81,25 @@ def result_record(entry: Entry, verdict: Verdict, attempt: int) -> dict[str, Any
 
 
 def results_html(rows: list[tuple[Entry, Verdict, float]], by_level: dict[str, list[float]],
-                 got: float, total: float) -> str:
-    """The exam's final report: score by difficulty and each question's worked explanation."""
-    order = [d for d in ("easy", "medium", "hard") if d in by_level]
-    levels = "".join(f"<tr><td>{d}</td><td>{by_level[d][0]:g} / {by_level[d][1]:g}</td></tr>" for d in order)
+                 got: float, total: float, *, exam: bool = False, solutions: set[str] = frozenset()) -> str:
+    """The final cell: the score by difficulty (the Test: answers recorded) and the worked solutions allowed."""
     items = []
     for entry, verdict, earned in rows:
-        status = verdict.status if verdict.status in COLOURS else "incorrect"
+        status = verdict.status if verdict.status in LABELS else INCORRECT
         colour, symbol = COLOURS[status], SYMBOLS[status]
-        label = {"correct": "correct", "incorrect": "not correct", "unanswered": "not answered"}[status]
-        why = f"<p>{md_to_html(verdict.message)}</p>" if verdict.status == "incorrect" else ""
-        items.append(f'<li><strong style="color:{colour}">{symbol} {label}</strong> — '
-                     f'{html.escape(entry.title)} ({entry.difficulty}, {earned:g}/{entry.points:g})'
-                     f"{why}{solution_html(entry, open_=False)}</li>")
-    return (f'<div class="driftlab-results" role="region" aria-label="Test results">'
-            f"<h3>Your score: {got:g} / {total:g}</h3>"
-            f"<table><tr><th>difficulty</th><th>score</th></tr>{levels}</table>"
-            f"<ol>{''.join(items)}</ol></div>")
+        score = "" if exam else f", {earned:g}/{entry.points:g}"
+        why = f"<p>{md_to_html(verdict.message)}</p>" if status in (INCORRECT, UNREADABLE) else ""
+        worked = solution_html(entry, open_=False) if entry.id in solutions and entry.solution else ""
+        items.append(f'<li><strong style="color:{colour}">{symbol} {LABELS[status].lower()}</strong> — '
+                     f'{html.escape(entry.title)} ({entry.difficulty}{score}){why}{worked}</li>')
+    if exam:
+        answered = sum(v.status != UNANSWERED for _, v, _ in rows)
+        head = (f"<h3>{answered} of {len(rows)} answers recorded</h3>"
+                "<p>Your score and the worked explanations come with your graded feedback.</p>")
+    else:
+        order = [d for d in ("easy", "medium", "hard") if d in by_level]
+        levels = "".join(f"<tr><td>{d}</td><td>{by_level[d][0]:g} / {by_level[d][1]:g}</td></tr>" for d in order)
+        head = (f"<h3>Your score: {got:g} / {total:g}</h3>"
+                f"<table><tr><th>difficulty</th><th>score</th></tr>{levels}</table>")
+    label = "Test answers" if exam else "Results"
+    return f'<div class="driftlab-results" role="region" aria-label="{label}">{head}<ol>{"".join(items)}</ol></div>'

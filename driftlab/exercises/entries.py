@@ -5,21 +5,31 @@ the build ships them in the notebook's bank (:mod:`driftlab.exercises.bank`) and
 test. Here each kind judges an answer with :meth:`Entry.assess`, which never raises. What an entry
 holds is only what a check needs: hashes of the right behaviour for choice and blanks, outputs for
 function cases (instant feedback is formative; docs/GRADING.md says what that exposes).
+
+Each kind separates *running* the learner's code (in a forked child with one budget, see
+:mod:`driftlab.exercises.isolation`) from *judging* what it did (``judge``, pure): the judge in
+nbgrader's process (:mod:`grader.judge`) runs code elsewhere and calls the same ``judge``. An entry
+``without_keys()`` keeps only what a learner may see (the Test's bank; every bank at grading time):
+its checks can only say "answer recorded".
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import textwrap
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Callable, ClassVar
 
 from driftlab.errors import BankError
 from driftlab.exercises import blanks as blanks_mod
+from driftlab.exercises.answers import read_choice, read_letter
+from driftlab.exercises.isolation import run_isolated
 from driftlab.exercises.probing import (Outcome, call_function, close, evaluate_expression, probe_namespace,
                                         run_snippet)
 
 CORRECT, INCORRECT, UNANSWERED = "correct", "incorrect", "unanswered"
+RECORDED = "recorded"  # a keyless check: the answer is readable and saved; the judge decides later
+UNREADABLE = "unreadable"  # refused without judging (ambiguous letter, not Python): costs no attempt
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,15 @@ def signature(outcomes: list[Outcome]) -> str:
     return json.dumps([o.plain() for o in outcomes], sort_keys=True)
 
 
+def run_all(calls: list[Callable[[], Outcome]], budget: float) -> list[Outcome]:
+    """Each call's outcome, computed in a forked child within one ``budget``; the rest time out."""
+    run = run_isolated(lambda: (asdict(call()) for call in calls), budget)
+    done = [Outcome(**item) for item in run.items[: len(calls)]]
+    missing = Outcome(error="timeout") if run.timed_out or run.crashed is None else \
+        Outcome(error=f"ProcessExit: {run.crashed}")
+    return done + [missing] * (len(calls) - len(done))
+
+
 @dataclass(frozen=True, kw_only=True)
 class Entry:
     """What every kind shares: the texts a learner sees and the mistakes a check can name."""
@@ -78,6 +97,19 @@ class Entry:
     solution: tuple[str, ...] = ()
     note: str = ""
     mistakes: tuple[MistakeNote, ...] = ()
+    has_keys: bool = True
+
+    #: fields that hold answer information (keys), emptied by :meth:`without_keys`
+    KEY_FIELDS: ClassVar[tuple[str, ...]] = ("hints", "solution", "note", "mistakes")
+
+    def without_keys(self) -> "Entry":
+        """This entry with every key removed: what the Test ships and what a grading kernel gets."""
+        empty = {name: type(getattr(self, name))() for name in self.KEY_FIELDS}
+        return replace(self, has_keys=False, **empty)
+
+    def attempt_key(self, answer: Any) -> str:
+        """What makes two answers the same attempt (the same choice, not the same spelling)."""
+        return repr(answer)
 
     # -- judging ----------------------------------------------------------------------------------
     def assess(self, answer: Any) -> Verdict:
@@ -147,23 +179,32 @@ class ChoiceEntry(Entry):
     """Multiple choice: one letter; the right one and each distractor's mistake kept as hashes."""
 
     kind: ClassVar[str] = "choice"
+    KEY_FIELDS: ClassVar[tuple[str, ...]] = Entry.KEY_FIELDS + ("correct", "letter_mistakes")
 
     options: dict[str, str] = field(default_factory=dict)
     salt: str = ""
     correct: str = ""  # digest of the right letter
     letter_mistakes: dict[str, int] = field(default_factory=dict)  # digest of "1|LETTER" -> mistake index
 
+    def attempt_key(self, answer: Any) -> str:
+        reading = read_choice(answer, self.options) if isinstance(answer, str) else None
+        return reading.letter if reading and reading.letter else repr(answer)
+
     def _assess(self, answer: Any) -> Verdict:
-        if answer is None or (isinstance(answer, str) and (not answer.strip() or "[1]" in answer)):
-            return self.verdict(UNANSWERED, None, "Not answered yet.")
-        if not isinstance(answer, str):
-            return self.verdict(INCORRECT, "wrong-type",
+        if answer is not None and not isinstance(answer, str):
+            return self.verdict(UNREADABLE, "wrong-type",
                                 f"Answer with one letter as text, like \"A\"; got a {type(answer).__name__}.")
-        letters = [t for t in answer.replace('"', " ").replace("'", " ").replace(",", " ").split()
-                   if len(t) == 1 and t.upper() in self.options]
-        if len(letters) != 1:
-            return self.verdict(INCORRECT, "not-an-option", f"Answer with exactly one of {', '.join(self.options)}.")
-        letter = letters[0].upper()
+        reading = read_choice(answer, self.options)
+        if reading.problem == "empty":
+            return self.verdict(UNANSWERED, None, reading.message)
+        if reading.letter is None:
+            return self.verdict(UNREADABLE, reading.problem, reading.message)
+        return self.judge(reading.letter)
+
+    def judge(self, letter: str) -> Verdict:
+        """The verdict for a letter already read (pure: the judge outside the kernel calls this too)."""
+        if not self.has_keys:
+            return self.verdict(RECORDED, None, f"Answer recorded: {letter}.")
         if digest(self.salt, letter) == self.correct:
             return self.verdict(CORRECT, None, f"Correct: {letter}.")
         index = self.letter_mistakes.get(digest(self.salt, f"1|{letter}"))
@@ -177,23 +218,26 @@ class BlanksEntry(Entry):
     """Fill in the blank: the filled code is run on probes and its behaviour compared by hash."""
 
     kind: ClassVar[str] = "blanks"
+    KEY_FIELDS: ClassVar[tuple[str, ...]] = Entry.KEY_FIELDS + ("correct", "text_mistakes", "behaviour_mistakes")
 
     template: str = ""
     options: dict[int, dict[str, str]] = field(default_factory=dict)
     setup: str = ""
     probes: tuple[dict[str, str], ...] = ()
     observe: tuple[str, ...] = ()
-    timeout: float = 5.0
+    timeout: float = 5.0  # seconds for all probes of one check together
     salt: str = ""
     correct: str = ""  # digest of the right behaviour's signature
     text_mistakes: dict[str, int] = field(default_factory=dict)  # digest of "BLANK|text" -> mistake index
     behaviour_mistakes: dict[str, int] = field(default_factory=dict)  # digest of a signature -> index
+    snippet_mistakes: tuple[str, ...] = ()  # ids of whole-snippet (``code:``) mistakes, named by behaviour
 
     @classmethod
     def _decode(cls, values: dict[str, Any]) -> dict[str, Any]:
         values["options"] = {int(b): dict(o) for b, o in values.get("options", {}).items()}
         values["probes"] = tuple(dict(p) for p in values.get("probes", ()))
         values["observe"] = tuple(values.get("observe", ()))
+        values["snippet_mistakes"] = tuple(values.get("snippet_mistakes", ()))
         return values
 
     @property
@@ -206,12 +250,12 @@ class BlanksEntry(Entry):
         return blanks_mod.fill(self.template, {b: self.options[b][letters[b]] for b in letters})
 
     def resolve_letters(self, fills: dict[int, str]) -> dict[int, str]:
-        """A blank holding an option's letter (``A``…``D``) holds that option's code."""
+        """A blank holding an option's letter (``A``, ``a``, ``(A)``, ``'A'``) holds that option's code."""
         out = {}
         for b, text in fills.items():
-            key = text.strip().strip("'\"").upper()
             opts = self.options.get(b, {})
-            out[b] = opts[key] if len(key) == 1 and key in opts else text
+            letter = read_letter(text, tuple(opts))
+            out[b] = opts[letter] if letter else text
         return out
 
     def runnable(self, code: str) -> str:
@@ -220,53 +264,84 @@ class BlanksEntry(Entry):
         return code if fills is None else blanks_mod.fill(self.template, self.resolve_letters(fills))
 
     def outcomes(self, code: str) -> list[Outcome]:
-        """What ``code`` did on every probe (one endless loop is enough to know)."""
-        found: list[Outcome] = []
-        for probe in self.probes:
-            if found and found[-1].error == "timeout":
-                found.append(Outcome(error="timeout"))
-                continue
-            found.append(run_snippet(code, probe, self.observe, self.setup, self.timeout))
-        return found
+        """What ``code`` did on every probe, run in a forked child within the check's budget."""
+        calls = [lambda probe=probe: run_snippet(code, probe, self.observe, self.setup, 0) for probe in self.probes]
+        return run_all(calls, self.timeout)
 
-    def _assess(self, answer: Any) -> Verdict:
+    def read(self, answer: Any) -> tuple[str | None, dict[int, str] | None, Verdict | None]:
+        """``(code to run, the fills read from it, None)``, or ``(None, None, verdict)`` when it cannot run."""
         if isinstance(answer, dict):  # letters chosen in a widget
             if any(not answer.get(b) for b in self.blanks):
-                return self.verdict(UNANSWERED, None, "Fill every blank first.")
-            code = self.fill_letters({int(k): v for k, v in answer.items()})
-        elif isinstance(answer, str):
-            code = answer
-        else:
-            return self.verdict(INCORRECT, "wrong-type", f"Expected code, got a {type(answer).__name__}.")
-        if not code.strip():
-            return self.verdict(UNANSWERED, None, "Not answered yet: replace the blanks and run the cell.")
-        empty = blanks_mod.unfilled(code, self.blanks)
+                return None, None, self.verdict(UNANSWERED, None, "Fill every blank first.")
+            letters = {int(k): v for k, v in answer.items()}
+            return self.fill_letters(letters), {b: self.options[b][letters[b]] for b in letters}, None
+        if answer is None:
+            return None, None, self.verdict(UNANSWERED, None, "No answer recorded yet.")
+        if not isinstance(answer, str):
+            return None, None, self.verdict(UNREADABLE, "wrong-type", f"Expected code, got a {type(answer).__name__}.")
+        if not answer.strip():
+            return None, None, self.verdict(UNANSWERED, None, "Not answered yet: replace the blanks and run the cell.")
+        empty = blanks_mod.unfilled(answer, self.blanks)
         if empty:
             where = ", ".join(f"[{b}]" for b in empty)
             if len(empty) == len(self.blanks):
-                return self.verdict(UNANSWERED, None, f"Not answered yet: replace {where} with your choice and run the cell.")
-            return self.verdict(UNANSWERED, None, f"Almost: {where} is still empty.")
-        text_hit = None
-        fills = blanks_mod.read_fills(self.template, code)
+                return None, None, self.verdict(UNANSWERED, None,
+                                                f"Not answered yet: replace {where} with your choice and run the cell.")
+            return None, None, self.verdict(UNANSWERED, None, f"Almost: {where} is still empty.")
+        fills = blanks_mod.read_fills(self.template, answer)
+        code = answer
         if fills is not None:
             fills = self.resolve_letters(fills)
             code = blanks_mod.fill(self.template, fills)
-            text_hit = next((hit for b in self.blanks
-                             if (hit := self.text_mistakes.get(digest(self.salt, f"{b}|{fills[b]}"))) is not None), None)
         try:
             compile(code, "<your answer>", "exec")
         except SyntaxError as exc:
-            if text_hit is not None:
-                return self.mistake(text_hit, f"(Python also says: {exc.msg}.)")
-            return self.verdict(INCORRECT, "syntax-error",
-                                f"That is not valid Python (line {exc.lineno}: {exc.msg}). Check each blank.")
-        outcomes = self.outcomes(code)
+            hit = self._text_hit(fills)
+            if hit is not None and self.has_keys:
+                return None, None, self.mistake(hit, f"(Python also says: {exc.msg}.)")
+            return None, None, self.verdict(UNREADABLE, "syntax-error",
+                                            f"That is not valid Python (line {exc.lineno}: {exc.msg}). Check each blank.")
+        return code, fills, None
+
+    def attempt_key(self, answer: Any) -> str:
+        code, fills, _ = self.read(answer)
+        if fills is not None:
+            return repr(sorted(fills.items()))
+        return " ".join((code or repr(answer)).split())
+
+    def _text_hit(self, fills: dict[int, str] | None) -> int | None:
+        if not fills:
+            return None
+        return next((hit for b in self.blanks
+                     if (hit := self.text_mistakes.get(digest(self.salt, f"{b}|{fills.get(b, '')}"))) is not None), None)
+
+    def _assess(self, answer: Any) -> Verdict:
+        code, fills, early = self.read(answer)
+        if early is not None:
+            return early
+        if not self.has_keys:
+            return self.verdict(RECORDED, None, "Answer recorded.")
+        return self.judge(fills, self.outcomes(code))
+
+    def judge(self, fills: dict[int, str] | None, outcomes: list[Outcome]) -> Verdict:
+        """The verdict for code that was run elsewhere (pure).
+
+        A misconception is named only when the answer *is* that mistake: its blank holds the
+        distractor's text, or — for code that no longer follows the template, and for whole-snippet
+        mistakes — it behaves exactly like the mistake on every probe.
+        """
+        if not self.has_keys:
+            return self.verdict(RECORDED, None, "Answer recorded.")
         sig = digest(self.salt, signature(outcomes))
         if sig == self.correct:
             return self.verdict(CORRECT, None, "Correct: your code does the right thing on every test input.")
-        index = text_hit if text_hit is not None else self.behaviour_mistakes.get(sig)
-        if index is not None:
-            return self.mistake(index)
+        hit = self._text_hit(fills)
+        if hit is None:
+            by_behaviour = self.behaviour_mistakes.get(sig)
+            if by_behaviour is not None and (fills is None or self.mistakes[by_behaviour].id in self.snippet_mistakes):
+                hit = by_behaviour
+        if hit is not None:
+            return self.mistake(hit)
         errors = [o.error for o in outcomes if o.error]
         if errors:
             what = "ran too long (an endless loop?)" if errors[0] == "timeout" else f"raised {errors[0]}"
@@ -281,12 +356,14 @@ class FunctionEntry(Entry):
 
     kind: ClassVar[str] = "function"
     answered_in_cell: ClassVar[bool] = False
+    KEY_FIELDS: ClassVar[tuple[str, ...]] = Entry.KEY_FIELDS + ("expected", "mistake_outputs")
 
     name: str = ""
     setup: str = ""
     cases: tuple[str, ...] = ()
+    visible: int = -1  # how many of ``cases`` a learner may see (the rest are hidden); -1: all
     tolerance: float = 1e-6
-    timeout: float = 5.0
+    timeout: float = 5.0  # seconds for all cases of one check together
     expected: tuple[Any, ...] = ()
     mistake_outputs: tuple[tuple[Any, ...], ...] = ()
 
@@ -300,6 +377,10 @@ class FunctionEntry(Entry):
     def answer_in(self, answers: dict[str, Any], user_ns: dict[str, Any]) -> Any:
         return user_ns.get(self.name)
 
+    def attempt_key(self, answer: Any) -> str:
+        code = getattr(answer, "__code__", None)
+        return repr((code.co_code, code.co_consts)) if code else repr(answer)
+
     def case_args(self) -> list[Any]:
         """The cases' argument values (evaluated from the spec's expressions)."""
         namespace = probe_namespace()
@@ -308,18 +389,35 @@ class FunctionEntry(Entry):
         return [evaluate_expression(case, namespace) for case in self.cases]
 
     def outputs(self, func: Callable[..., Any]) -> list[Outcome]:
-        """``func`` called on every case."""
-        return [call_function(func, a, self.timeout) for a in self.case_args()]
+        """``func`` called on every case, in a forked child within the check's budget."""
+        args = self.case_args()
+        return run_all([lambda a=a: call_function(func, a, 0) for a in args], self.timeout)
 
     def _assess(self, func: Any) -> Verdict:
         name = self.name
         if func is None:
             return self.verdict(UNANSWERED, None, f"Not answered yet: write `{name}` and run its cell.")
         if not callable(func):
-            return self.verdict(INCORRECT, "wrong-type", f"`{name}` should be a function; it is a {type(func).__name__}.")
-        got = self.outputs(func)
+            return self.verdict(UNREADABLE, "wrong-type", f"`{name}` should be a function; it is a {type(func).__name__}.")
+        if not self.has_keys:
+            return self.verdict(RECORDED, None, "Answer recorded.")
+        return self.judge(self.outputs(func))
+
+    def _show(self, index: int) -> str:
+        """How a message names case ``index``: its arguments if visible, never a hidden case's."""
+        if 0 <= self.visible <= index:
+            return f"`{self.name}` on one of the autograder's hidden cases"
+        return f"`{self.name}{_show(self.cases[index])}`"
+
+    def judge(self, got: list[Outcome]) -> Verdict:
+        """The verdict for outputs produced elsewhere (pure; ``got`` has one outcome per case)."""
+        name = self.name
+        if len(got) != len(self.cases):
+            return self.verdict(INCORRECT, "not-run", "The autograder's cases did not all run.")
         if any(o.not_implemented for o in got):
             return self.verdict(UNANSWERED, None, f"Not answered yet: `{name}` still raises NotImplementedError.")
+        if not self.has_keys:
+            return self.verdict(RECORDED, None, "Answer recorded.")
         tol = self.tolerance
         if all(o.error is None and close(o.value, e, tol) for o, e in zip(got, self.expected)):
             return self.verdict(CORRECT, None, f"Correct: `{name}` passes all {len(got)} checks.")
@@ -327,17 +425,18 @@ class FunctionEntry(Entry):
         for index, outputs in enumerate(self.mistake_outputs):
             if all(close(v, e, tol) for v, e in zip(values, outputs)):
                 return self.mistake(index)
-        for case, o, e in zip(self.cases, got, self.expected):
+        for i, (o, e) in enumerate(zip(got, self.expected)):
             if o.error == "timeout":
                 return self.verdict(INCORRECT, "timeout",
-                                    f"`{name}{_show(case)}` ran longer than {self.timeout:g} s: is there an endless loop?")
+                                    f"{self._show(i)} ran longer than {self.timeout:g} s (all cases together): "
+                                    "is there an endless loop?")
             if o.error:
-                return self.verdict(INCORRECT, "raised-exception", f"`{name}{_show(case)}` raised {o.error}.")
+                return self.verdict(INCORRECT, "raised-exception", f"{self._show(i)} raised {o.error}.")
             if not close(o.value, e, tol):
                 if type(o.value) is not type(e) and not (isinstance(e, float) and isinstance(o.value, int)):
                     return self.verdict(INCORRECT, "wrong-type",
-                                        f"`{name}{_show(case)}` returned {_brief(o.value)}; expected a {type(e).__name__}.")
-                return self.verdict(INCORRECT, "unknown", f"`{name}{_show(case)}` returned {_brief(o.value)}, which is not right.")
+                                        f"{self._show(i)} returned {_brief(o.value)}; expected a {type(e).__name__}.")
+                return self.verdict(INCORRECT, "unknown", f"{self._show(i)} returned {_brief(o.value)}, which is not right.")
         return self.verdict(INCORRECT, "unknown", "Not yet.")
 
 

@@ -7,7 +7,7 @@ Nothing here raises into the learner's notebook: an unanswered or broken answer 
 """
 from __future__ import annotations
 
-import hashlib
+import difflib
 import os
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -17,6 +17,7 @@ from driftlab.exercises import bank as bank_mod
 from driftlab.exercises import blanks
 from driftlab.exercises.cards import render_html, render_text, result_record, results_html
 from driftlab.exercises.entries import CORRECT, INCORRECT, UNANSWERED, BlanksEntry, Entry, Verdict
+from driftlab.exercises.isolation import run_isolated
 from driftlab.protocol import RESULT_MIME
 
 __all__ = ["start", "check", "practice", "hint", "results", "session", "set_bank_source"]
@@ -40,6 +41,11 @@ class Session:
 
     def attempts_left(self, exercise: str) -> int:
         return max(0, self.entries[exercise].attempts - len(self.tried.get(exercise, [])))
+
+    def solved_or_used_up(self, exercise: str) -> bool:
+        """May the learner see this exercise's worked solution (solved, or out of attempts)?"""
+        verdict = self.verdicts.get(exercise)
+        return (verdict is not None and verdict.status == CORRECT) or self.attempts_left(exercise) == 0
 
 
 _SESSION: Session | None = None
@@ -101,7 +107,10 @@ def _answer_magic(line: str, cell: str) -> None:
     sess = session()
     entry = sess.entries.get(exercise)
     if entry is None:
-        print(f"Unknown exercise {exercise!r}: do not change the first line of this cell (%%answer {exercise}).")
+        close = difflib.get_close_matches(exercise, list(sess.entries), n=1)
+        hint_line = f"%%answer {close[0]}" if close else "%%answer <exercise id>"
+        print(f"Not recorded: no exercise is called {exercise!r}. The first line of this cell should be "
+              f"`{hint_line}` (as in the notebook you were given); fix it and run the cell again.")
         return
     code = blanks.strip_solution_marks(cell)  # instructor notebooks carry [n:answer] marks
     sess.answers[exercise] = code
@@ -110,7 +119,33 @@ def _answer_magic(line: str, cell: str) -> None:
     if blanks.unfilled(code, entry.blanks):
         print("Replace each [n] with your choice (the option's code or its letter), then run this cell.")
         return
-    _run_in_user_namespace(entry.runnable(code))
+    runnable = entry.runnable(code)
+    if _finishes(runnable, entry.timeout):
+        _run_in_user_namespace(runnable)
+
+
+def _finishes(code: str, budget: float) -> bool:
+    """Does ``code`` end within ``budget`` seconds? Tried in a forked child first (a loop in C cannot
+    be interrupted once it runs in the kernel itself); says so when it does not."""
+    user_ns = _user_ns()
+
+    def trial():
+        try:
+            exec(compile(code, "<your answer>", "exec"), user_ns)  # noqa: S102 - in the child: a copy of the kernel
+        except BaseException:  # noqa: BLE001 - errors are reported by the real run below
+            pass
+        yield True
+
+    try:
+        run = run_isolated(trial, budget)
+    except KeyboardInterrupt:
+        print("Stopped.")
+        return False
+    if run.timed_out:
+        print(f"Your code did not finish within {budget:g} s (an endless loop?), so it was stopped and not run. "
+              "The check below says more.")
+        return False
+    return True
 
 
 def _run_in_user_namespace(code: str) -> None:
@@ -137,15 +172,6 @@ def _user_ns() -> dict[str, Any]:
     return ip.user_ns if ip is not None else {}
 
 
-def _fingerprint(answer: Any) -> str:
-    if callable(answer):
-        code = getattr(answer, "__code__", None)
-        raw = repr((code.co_code, code.co_consts)) if code else repr(answer)
-    else:
-        raw = repr(answer)
-    return hashlib.sha256(raw.encode()).hexdigest()[:16]
-
-
 def check(exercise: str) -> None:
     """Judge the learner's current answer and show feedback; never raises."""
     try:
@@ -155,10 +181,18 @@ def check(exercise: str) -> None:
         print(f"Cannot check {exercise!r}: run the notebook's first cell, then the exercise's cells in order.")
         return
     answer = entry.answer_in(sess.answers, _user_ns())
-    verdict = entry.assess(answer)
-    if verdict.status == INCORRECT:
+    if answer is None and entry.answered_in_cell:
+        verdict = entry.verdict(UNANSWERED, None, f"No answer recorded for this exercise yet: run its answer cell "
+                                f"(the cell whose first line is `%%answer {exercise}`) and then this check.")
+    else:
+        try:
+            verdict = entry.assess(answer)
+        except KeyboardInterrupt:
+            print("Check stopped before it finished; run it again when you are ready.")
+            return
+    if verdict.status == INCORRECT:  # only a judged, wrong choice costs an attempt; a respelling does not
         tried = sess.tried.setdefault(exercise, [])
-        key = _fingerprint(answer)
+        key = entry.attempt_key(answer)
         if key not in tried:
             tried.append(key)
     sess.verdicts[exercise] = verdict
@@ -177,8 +211,12 @@ def check(exercise: str) -> None:
 
 
 def hint(exercise: str) -> None:
-    """Show an exercise's hints."""
-    entry = session().entries.get(exercise)
+    """Show an exercise's hints (not in the Test: it ships none)."""
+    sess = session()
+    if sess.exam:
+        print("Hints are not available in the Test.")
+        return
+    entry = sess.entries.get(exercise)
     if entry is None:
         print(f"Unknown exercise {exercise!r}.")
         return
@@ -201,13 +239,21 @@ def practice(exercise: str) -> None:
 
 
 def results() -> None:
-    """Exam mode's final cell: the score by difficulty and every question's worked explanation."""
+    """The final cell: in the Test, which answers are recorded; in a module, the score so far.
+
+    Worked solutions appear only for exercises solved or out of attempts (the Test shows none: its
+    score and explanations arrive with the graded feedback).
+    """
     sess = session()
     user_ns = _user_ns()
     rows, total, got = [], 0.0, 0.0
     by_level: dict[str, list[float]] = {}
     for entry in (e for e in sess.entries.values() if e.graded):
-        verdict = entry.assess(entry.answer_in(sess.answers, user_ns))
+        try:
+            verdict = entry.assess(entry.answer_in(sess.answers, user_ns))
+        except KeyboardInterrupt:
+            print("Stopped.")
+            return
         sess.verdicts[entry.id] = verdict
         earned = entry.points if verdict.status == CORRECT else 0.0
         total += entry.points
@@ -216,8 +262,12 @@ def results() -> None:
         level[0] += earned
         level[1] += entry.points
         rows.append((entry, verdict, earned))
-    _display({"text/html": results_html(rows, by_level, got, total),
-              "text/plain": f"Score: {got:g} / {total:g}",
-              RESULT_MIME: {"exam": sess.module, "score": got, "max_score": total,
-                            "by_difficulty": {k: {"score": v[0], "max": v[1]} for k, v in by_level.items()},
+    shown = {e.id for e, _, _ in rows if not sess.exam and sess.solved_or_used_up(e.id)}
+    answered = sum(v.status not in (UNANSWERED,) for _, v, _ in rows)
+    _display({"text/html": results_html(rows, by_level, got, total, exam=sess.exam, solutions=shown),
+              "text/plain": (f"{answered} of {len(rows)} answers recorded" if sess.exam else f"Score: {got:g} / {total:g}"),
+              RESULT_MIME: {"exam": sess.module, "answered": answered, "questions": len(rows),
+                            **({} if sess.exam else {"score": got, "max_score": total,
+                                                      "by_difficulty": {k: {"score": v[0], "max": v[1]}
+                                                                        for k, v in by_level.items()}}),
                             "answers": [v.as_result() for _, v, _ in rows]}})

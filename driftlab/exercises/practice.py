@@ -78,8 +78,9 @@ class PracticeWidget:
         """The Check button: judge, update attempts, show feedback; returns the status."""
         answer = self.current_answer()
         verdict = self.entry.assess(answer)
-        if verdict.status == INCORRECT and repr(answer) not in self.tried:
-            self.tried.append(repr(answer))
+        key = self.entry.attempt_key(answer)
+        if verdict.status == INCORRECT and key not in self.tried:  # a distinct wrong choice costs one attempt
+            self.tried.append(key)
         if verdict.status == CORRECT:
             self.solved = True
         show = verdict.status == CORRECT or (verdict.status == INCORRECT and self.attempts_left == 0)

@@ -1,99 +1,40 @@
-"""Hidden tests, the kernel's side: what nbgrader's autograde runs to decide an exercise's points.
+"""A function exercise's hidden test, the kernel's side: run the learner's function and report outputs.
 
-The build (:mod:`grader.build.hidden_tests`) writes a call to :func:`verify` into each test cell's
-hidden region, with the exercise's full entry (hidden cases included). It judges the answer as
-recorded by IPython itself (the cell's raw input, or the function in the user namespace), and on
-failure publishes a structured failure record and raises an ``AssertionError`` whose message names
-the mistake but no hidden case.
+The build (:mod:`grader.build.hidden_tests`) appends ``_dl_run("<token>")`` to a function exercise's
+test cell; the token holds the cases to call it on (visible and hidden) and nothing else — no
+expected output. Under autograde this runs in the learner's kernel, calls the function in a forked
+child with the exercise's budget, and publishes what it returned; the judge, in nbgrader's process
+(:mod:`grader.judge`), compares that with the keys and alone sets the cell's result. The kernel's
+report is a claim: it can only earn points by claiming the outputs a correct function gives.
 """
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from driftlab.exercises import bank
-from driftlab.exercises.blanks import strip_solution_marks
-from driftlab.exercises.entries import CORRECT, UNANSWERED, Entry
-from driftlab.protocol import (ANSWER_MAGIC, FAILURE_MIME, SEAL_MIME, answer_digest, failure_record,
-                               magic_body)
-
-GENERIC = {"unknown", "raised-exception", "wrong-type", "timeout", "check-error"}
+from driftlab.exercises.entries import FunctionEntry
+from driftlab.protocol import OUTPUTS_MIME
 
 
-def recorded_answer(exercise: str) -> str | None:
-    """The body of the last ``%%answer exercise`` cell IPython ran (its own input history)."""
+def outputs_record(entry: FunctionEntry, func: Any) -> dict[str, Any]:
+    """What the learner's ``func`` did on every case of ``entry``, as the judge reads it."""
+    if func is None:
+        return {"exercise": entry.id, "state": "missing"}
+    if not callable(func):
+        return {"exercise": entry.id, "state": "not-callable", "type": type(func).__name__}
+    return {"exercise": entry.id, "state": "ran", "outcomes": [asdict(o) for o in entry.outputs(func)]}
+
+
+def run_cases(token: str) -> None:
+    """Publish the outputs of the learner's function on the token's cases; never raises."""
     from IPython import get_ipython
-
-    ip = get_ipython()
-    if ip is None:
-        return None
-    for raw in reversed(ip.history_manager.input_hist_raw):
-        parsed = magic_body(raw or "", ANSWER_MAGIC)
-        if parsed and parsed[0] == exercise:
-            return strip_solution_marks(parsed[1])
-    return None
-
-
-def _answer(entry: Entry) -> Any:
-    from IPython import get_ipython
-
-    ip = get_ipython()
-    user_ns = ip.user_ns if ip is not None else {}
-    return entry.answer_in({entry.id: recorded_answer(entry.id)} if entry.answered_in_cell else {}, user_ns)
-
-
-def verify(token: str, seal: str | None = None) -> None:
-    """Pass when the answer is right; otherwise fail the test cell with a short reason.
-
-    Under autograde nbgrader passes a ``seal`` (:mod:`grader.seals`): a pass then publishes it with
-    a hash of the judged answer, which nbgrader checks outside the kernel against the notebook.
-    """
-    entry = next(iter(bank.decode(token).values()))
-    answer = _answer(entry)
-    verdict = entry.assess(answer)
-    if verdict.status == CORRECT:
-        if seal is not None:
-            _publish(SEAL_MIME, {"exercise": entry.id, "seal": seal,
-                                 "answer": answer_digest(answer) if entry.answered_in_cell else None})
-        return
-    if verdict.status == UNANSWERED:
-        reason = "not answered"
-    elif verdict.misconception in GENERIC:
-        reason = f"does not pass the autograder's tests ({verdict.misconception})"
-    else:
-        reason = f"{verdict.misconception}: {verdict.message}"
-    _publish(FAILURE_MIME, failure_record(entry.id, verdict.status, verdict.misconception, reason))
-    _fail(f"{entry.id}: {reason}")
-
-
-def _publish(mime: str, record: dict[str, Any]) -> None:
     from IPython.display import publish_display_data
 
-    publish_display_data({"text/plain": "", mime: record})
-
-
-def _fail(message: str) -> None:
-    """Raise with a one-line traceback, so the hidden test's source never shows in feedback."""
     try:
-        from IPython import get_ipython
-
+        entry = next(iter(bank.decode(token).values()))
         ip = get_ipython()
-        if ip is not None:
-            ip.InteractiveTB.set_mode("Minimal")
-            ip.showtraceback = _minimal_once(ip)
-    except Exception:
-        pass
-    raise AssertionError(message)
-
-
-def _minimal_once(ip: Any):
-    """Show the next traceback in Minimal mode, then restore the learner's traceback mode."""
-    original = type(ip).showtraceback
-
-    def show(*args: Any, **kwargs: Any) -> None:
-        try:
-            original(ip, *args, **kwargs)
-        finally:
-            ip.InteractiveTB.set_mode("Context")
-            del ip.showtraceback
-
-    return show
+        record = outputs_record(entry, ip.user_ns.get(entry.name) if ip is not None else None)
+    except Exception as exc:  # noqa: BLE001 - the judge reports a missing or broken record
+        record = {"state": "error", "error": f"{type(exc).__name__}: {exc}"[:300]}
+    publish_display_data({"text/plain": "", OUTPUTS_MIME: record})

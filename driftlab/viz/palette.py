@@ -18,7 +18,8 @@ PALETTE: dict[str, str] = {
 
 #: A check's status as a colour (the card also says it in words and with a symbol).
 STATUS_COLOURS: dict[str, str] = {"correct": PALETTE["bluish_green"], "incorrect": PALETTE["vermillion"],
-                                  "unanswered": PALETTE["blue"], "recorded": PALETTE["blue"]}
+                                  "unanswered": PALETTE["blue"], "recorded": PALETTE["blue"],
+                                  "unreadable": PALETTE["blue"]}
 
 REFERENCE_COLOUR = PALETTE["blue"]
 CURRENT_COLOUR = PALETTE["vermillion"]

@@ -1,21 +1,20 @@
-"""The hidden test the build appends to each exercise's test cell (nbgrader removes it from the release)."""
+"""The hidden test the build appends to a function exercise's test cell (nbgrader hides it in the release).
+
+It carries the cases to run (visible and hidden) and nothing that says what they should return:
+the kernel reports the learner's outputs and the judge (:mod:`grader.judge`) decides. Choice and
+blanks exercises get no hidden test: the judge reads their answer cell from the notebook itself.
+"""
 from __future__ import annotations
 
 from driftlab.exercises import bank
-from driftlab.exercises.entries import Entry
-from driftlab.protocol import BEGIN_HIDDEN, END_HIDDEN, VERIFY_NAME, verify_call
-
-# Runs in the learner's kernel before each hidden test: drop import hooks defined by notebook code
-# (classes or instances from ``__main__``), forget every driftlab module, and import the checker
-# afresh from disk, so nothing the learner's cells replaced in those modules judges their answers.
-PRELUDE = ('import sys as _dl_sys\n'
-           '_dl_sys.meta_path[:] = [f for f in _dl_sys.meta_path if "__main__" not in '
-           '(getattr(f, "__module__", ""), type(f).__module__)]\n'
-           'for _dl_m in [m for m in list(_dl_sys.modules) if m.split(".")[0] == "driftlab"]:\n'
-           '    del _dl_sys.modules[_dl_m]\n'
-           f'from driftlab.exercises.verify import verify as {VERIFY_NAME}\n')
+from driftlab.exercises.entries import Entry, FunctionEntry
+from driftlab.protocol import BEGIN_HIDDEN, END_HIDDEN, RUN_NAME, run_call
 
 
-def hidden_test(entry: Entry) -> str:
-    """The hidden region for ``entry`` (compiled with its hidden cases)."""
-    return f"{BEGIN_HIDDEN}\n{PRELUDE}{verify_call(bank.encode({entry.id: entry}))}\n{END_HIDDEN}"
+def hidden_test(entry: Entry) -> str | None:
+    """The hidden region for ``entry`` (compiled with its hidden cases), or None when it needs none."""
+    if not isinstance(entry, FunctionEntry):
+        return None
+    token = bank.encode({entry.id: entry.without_keys()})
+    return (f"{BEGIN_HIDDEN}\nfrom driftlab.exercises.verify import run_cases as {RUN_NAME}\n"
+            f"{run_call(token)}\n{END_HIDDEN}")

@@ -3,10 +3,10 @@
 Configured in ``nbgrader_config.py`` (``GenerateAssignment.preprocessors``), first in the pipeline,
 before nbgrader checksums and records the cells, so autograde restores exactly what they wrote:
 
-* :class:`EmbedBank` puts the compiled exercise bank into the ``start("module")`` call and drops
-  the instructor's extension line;
-* :class:`AppendHiddenTests` appends a generated hidden test to each exercise's test cell and takes
-  the cell's points from the spec;
+* :class:`EmbedBank` puts the compiled exercise bank into the ``start("module")`` call (keyless
+  in exam mode: the Test ships no answer information) and drops the instructor's extension line;
+* :class:`AppendHiddenTests` appends the generated hidden test to each function exercise's test
+  cell (the cases to run, no expected output) and takes every test cell's points from the spec;
 * :class:`SpecsToPrompts` turns each ``%%exercise`` spec cell into the learner's prompt (or
   practice widget);
 * :class:`ClearBlanks` replaces ``ClearSolutions``: an ``%%answer`` cell keeps its code and only its
@@ -32,6 +32,7 @@ from grader.exercises.prompt import prompt_markdown
 from grader.exercises.source import compile_notebook, specs_in
 
 CHECK_CALL = re.compile(r"""\bcheck\(\s*(["'])(?P<id>[^"']+)\1\s*\)""")
+EXAM_ARG = re.compile(r"\bexam\s*=\s*True\b")
 _ENTRIES = "driftlab_entries"  # resources key: this notebook's compiled entries, shared by the steps
 
 
@@ -56,9 +57,11 @@ class EmbedBank(NbGraderPreprocessor):
         entries = _entries(nb, resources, hidden=False)
         if not entries:
             return nb, resources
-        token = bank.encode(entries)
         for cell in nb.cells:
             if cell.cell_type == "code" and START_CALL.search(cell.source):
+                if EXAM_ARG.search(cell.source):
+                    entries = {k: e.without_keys() for k, e in entries.items()}
+                token = bank.encode(entries)
                 lines = [ln for ln in cell.source.splitlines() if ln.strip() != INSTRUCTOR_EXTENSION]
                 cell.source = START_CALL.sub(lambda m: f'start("{m.group("module")}", bank="{token}"',
                                              "\n".join(lines), count=1)
@@ -78,7 +81,9 @@ class AppendHiddenTests(NbGraderPreprocessor):
             exercise = call.group("id")
             if exercise not in hidden:
                 raise BuildError(f"cell {index}: the test cell checks unknown exercise {exercise!r}")
-            cell.source = cell.source.rstrip("\n") + "\n" + hidden_test(hidden[exercise])
+            region = hidden_test(hidden[exercise])
+            if region:
+                cell.source = cell.source.rstrip("\n") + "\n" + region
             cell.metadata["nbgrader"]["points"] = hidden[exercise].points  # the spec is the one source
         return nb, resources
 

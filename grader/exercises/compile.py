@@ -74,7 +74,9 @@ def compile_blanks(spec: ExerciseSpec, reference: Callable[..., Any] | None = No
         except SyntaxError:
             continue
         behaves(i, code)
-    return replace(draft, correct=correct, text_mistakes=text_mistakes, behaviour_mistakes=behaviour_mistakes)
+    snippets = tuple(m.id for m in spec.mistakes if m.code)
+    return replace(draft, correct=correct, text_mistakes=text_mistakes, behaviour_mistakes=behaviour_mistakes,
+                   snippet_mistakes=snippets)
 
 
 def compile_function(spec: ExerciseSpec, reference: Callable[..., Any] | None = None,
@@ -83,7 +85,7 @@ def compile_function(spec: ExerciseSpec, reference: Callable[..., Any] | None = 
     if reference is None:
         raise SpecError(f"{spec.id}: a function exercise needs the reference implementation")
     cases = spec.cases + (spec.hidden_cases if hidden else ())
-    draft = FunctionEntry(**_common(spec), name=spec.name, setup=spec.setup, cases=cases,
+    draft = FunctionEntry(**_common(spec), name=spec.name, setup=spec.setup, cases=cases, visible=len(spec.cases),
                           tolerance=spec.tolerance, timeout=spec.timeout)
     expected = draft.outputs(reference)
     for case, o in zip(cases, expected):
