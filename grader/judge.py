@@ -102,10 +102,11 @@ def run_snippets(snippets: list[dict[str, Any]], timeout: float) -> list[list[Ou
     if not snippets:
         return []
     with tempfile.TemporaryDirectory(prefix="driftlab-judge-") as scratch:
+        # A fresh interpreter with a minimal environment (this process's is the instructor's: trusted).
         env = {"PATH": os.environ.get("PATH", ""), "HOME": scratch, "MPLBACKEND": "Agg", "LANG": "C.UTF-8",
-               **{k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS_", "OMP_", "MKL_"))}}
+               **{k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS_", "OMP_", "MKL_", "PYTHONPATH"))}}
         try:
-            proc = subprocess.run([sys.executable, "-I", "-m", "driftlab.exercises.runner"], cwd=scratch, env=env,
+            proc = subprocess.run([sys.executable, "-s", "-m", "driftlab.exercises.runner"], cwd=scratch, env=env,
                                   input=json.dumps(snippets), capture_output=True, text=True, timeout=timeout)
             raw = json.loads(proc.stdout)
         except (subprocess.TimeoutExpired, ValueError):

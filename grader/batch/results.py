@@ -5,12 +5,11 @@ Here a row is ``graded`` only when nbgrader ran the notebook and every test cell
 score (``auto_score`` not None, ``needs_manual_grade`` False); otherwise it is ``could not grade``
 with the reason (corrupt file, kernel died, missing notebook …) and an empty score.
 
-Per exercise, the row also keeps the verdict and the misconception, read from the checks'
-machine-readable outputs (:data:`driftlab.protocol.RESULT_MIME`) in the autograded notebook; the
-points always come from nbgrader's gradebook (a learner's kernel can print anything, the hidden
-tests decide). Where the two disagree the hidden test's failure record
-(:data:`driftlab.protocol.FAILURE_MIME`) is used; a test cell that :mod:`grader.seals` failed (its
-hidden test did not run to the end) counts as incorrect with no misconception.
+Per exercise, the row also keeps the verdict and the misconception, read from the result records
+the judge (:mod:`grader.judge`) wrote into the autograded notebook's test cells — only there: the
+judge replaces every test cell's outputs, so nothing the learner's kernel displayed can pose as a
+verdict. The points always come from nbgrader's gradebook; the judge's flags (a test cell that
+tried to decide its own result) go into the notes.
 """
 from __future__ import annotations
 
@@ -20,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from driftlab.protocol import FAILURE_MIME, RESULT_MIME, TEST_SUFFIX, exercise_of
+from driftlab.protocol import RESULT_MIME, TEST_SUFFIX, exercise_of
 
 GRADED = "graded"
 NOT_GRADED = "could not grade"
@@ -87,10 +86,8 @@ def explain_failure(error: str) -> str:
 class Findings:
     """What an autograded notebook says about each exercise, besides nbgrader's points."""
 
-    records: dict[str, dict[str, Any]] = field(default_factory=dict)  # the checks' RESULT_MIME records
-    exam: dict[str, Any] | None = None  # an exam's RESULT_MIME record (its answers' verdicts)
-    failures: dict[str, dict[str, Any]] = field(default_factory=dict)  # hidden tests' FAILURE_MIME records
-    unsealed: dict[str, str] = field(default_factory=dict)  # test cells failed by grader.seals: the reason
+    verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)  # the judge's records, by exercise
+    flags: list[str] = field(default_factory=list)  # the judge's flags, "exercise: what it saw"
     timeouts: int = 0
 
 
@@ -104,7 +101,7 @@ def _record(value: Any) -> dict[str, Any] | None:
 
 
 def notebook_findings(path: Path | None) -> Findings:
-    """Check records, hidden-test failure records, seal failures and timeouts of an autograded notebook."""
+    """The judge's verdict records and flags (test cells only) and the timed-out cells of a notebook."""
     found = Findings()
     if path is None or not path.exists():
         return found
@@ -113,32 +110,19 @@ def notebook_findings(path: Path | None) -> Findings:
         grade_id = ((cell.get("metadata") or {}).get("nbgrader") or {}).get("grade_id") or ""
         tested = exercise_of(grade_id, TEST_SUFFIX)
         for out in cell.get("outputs", []) or []:
-            data = out.get("data", {}) or {}
-            record = _record(data[RESULT_MIME]) if RESULT_MIME in data else None
-            if record and "answers" in record and "exam" in record:
-                found.exam = record
-            elif record and isinstance(record.get("exercise"), str):
-                found.records[record["exercise"]] = record
-            failure = _record(data[FAILURE_MIME]) if FAILURE_MIME in data else None
-            if failure and isinstance(failure.get("exercise"), str):
-                found.failures[failure["exercise"]] = failure
-            if out.get("output_type") != "error":
-                continue
-            if "Timeout" in str(out.get("ename")):
+            if out.get("output_type") == "error" and "Timeout" in str(out.get("ename")):
                 found.timeouts += 1
-            elif tested and out.get("ename") == "AssertionError" and tested not in found.failures:
-                # grader.seals' own failure (no record): "EXERCISE: the autograder's test did not run …"
-                found.unsealed[tested] = str(out.get("evalue", "")).removeprefix(f"{tested}: ")
+            data = out.get("data", {}) or {}
+            record = _record(data[RESULT_MIME]) if tested and RESULT_MIME in data else None
+            if record and record.get("judge") and record.get("exercise") == tested:
+                found.verdicts[tested] = record
+                found.flags += [f"{tested}: {flag}" for flag in record.get("flags") or []]
     return found
 
 
 def exercise_detail(cells: dict[str, dict[str, Any]], findings: Findings) -> dict[str, dict[str, Any]]:
-    """Per exercise: points (from the gradebook), verdict and misconception (from the notebook)."""
-    exam_answers = {}
-    if findings.exam:
-        exam_answers = {a.get("exercise"): a for a in findings.exam.get("answers", []) if isinstance(a, dict)}
-    seen = [*exam_answers, *findings.records, *findings.failures, *findings.unsealed]  # notebook order
-    rank = {ex: i for i, ex in enumerate(dict.fromkeys(seen))}
+    """Per exercise: points (from the gradebook), verdict and misconception (from the judge's records)."""
+    rank = {ex: i for i, ex in enumerate(findings.verdicts)}  # notebook order
 
     def exercise(grade_id: str) -> str:
         return exercise_of(grade_id, TEST_SUFFIX) or grade_id
@@ -147,28 +131,15 @@ def exercise_detail(cells: dict[str, dict[str, Any]], findings: Findings) -> dic
     for grade_id, cell in sorted(cells.items(), key=lambda item: (rank.get(exercise(item[0]), len(rank)), item[0])):
         ex = exercise(grade_id)
         score, max_score = cell["score"], cell["max_score"]
-        record = exam_answers.get(ex) or findings.records.get(ex) or {}
-        failure = findings.failures.get(ex)
-        misconception, source = None, "check"
+        record = findings.verdicts.get(ex, {})
         if score is not None and score >= max_score:
-            status = "correct"
-        elif record.get("status") == "incorrect" and record.get("misconception"):
-            status, misconception = "incorrect", record.get("misconception")
-        elif failure:
-            status = "unanswered" if failure.get("status") == "unanswered" else "incorrect"
-            misconception = failure.get("misconception") if status == "incorrect" else None
-            source = "hidden test"
-        elif ex in findings.unsealed:
-            status, source = "incorrect", "seal check"
+            status, misconception = "correct", None
         elif record.get("status") == "unanswered":
-            status = "unanswered"
+            status, misconception = "unanswered", None
         else:
-            status, misconception, source = "incorrect", None, "none"
-        if status == "incorrect" and record.get("status") == "correct":
-            source = "hidden test (the check's output said correct)"
-        detail[ex] = {"score": score, "max_score": max_score, "status": status,
-                      "misconception": misconception, "from": source,
-                      "difficulty": record.get("difficulty")}
+            status, misconception = "incorrect", record.get("misconception")
+        detail[ex] = {"score": score, "max_score": max_score, "status": status, "misconception": misconception,
+                      "from": "judge" if record else "none", "difficulty": record.get("difficulty")}
     return detail
 
 
@@ -200,6 +171,8 @@ def row_for(done: Any, submission: Any, sha: str, key: str, notes: list[str]) ->
     row.exercises = exercise_detail(done.cells, findings)
     if findings.timeouts:
         notes = notes + [f"{findings.timeouts} cell(s) timed out"]
+    if findings.flags:
+        notes = notes + ["judge: " + "; ".join(findings.flags)]
     if done.feedback is not None:
         row.feedback = str(done.feedback)
     elif done.feedback_problem:

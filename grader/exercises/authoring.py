@@ -40,7 +40,8 @@ def setup(module: str, extra: str = "", exam: bool = False) -> Any:
     The build drops the extension line and adds the bank to ``start`` in the learner's release.
     """
     start = f'start("{module}", exam=True)' if exam else f'start("{module}")'
-    body = (INSTRUCTOR_EXTENSION + "\nfrom driftlab.exercises import start, check, practice, hint, results\n"
+    names = "start, check, results" if exam else "start, check, practice, hint, results"  # the Test has no hints
+    body = (INSTRUCTOR_EXTENSION + f"\nfrom driftlab.exercises import {names}\n"
             + (extra.strip("\n") + "\n" if extra else "") + start)
     return nbformat.v4.new_code_cell(body, metadata=_nbgrader("setup", locked=True))
 

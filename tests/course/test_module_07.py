@@ -56,14 +56,13 @@ def _final_record(nb) -> dict:
 
 
 @pytest.mark.slow
-def test_exam_reveals_nothing_and_nbgrader_agrees_with_the_final_cell(tmp_path, solution):
+def test_exam_reveals_nothing_and_the_judge_scores_and_explains_after_grading(tmp_path, solution):
     course = R.make_course(tmp_path / "course", modules=[MODULE])
     R.generate(course, MODULE)
     name = solution_path(MODULE).name
     release = nbformat.read(course / "notebooks" / MODULE / name, as_version=4)
     submissions = {"solution": fill_release(release, solution),
                    "half": fill_release(release, solution, HALF_RIGHT)}
-    learner_scores = {}
     for student, nb in submissions.items():
         path = tmp_path / f"{student}.ipynb"
         nbformat.write(nb, path)
@@ -73,22 +72,22 @@ def test_exam_reveals_nothing_and_nbgrader_agrees_with_the_final_cell(tmp_path, 
         checks = [r for r in results(ran) if "exercise" in r]
         assert len(checks) == 10 and all(r["status"] == "recorded" for r in checks)
         final = _final_record(ran)
-        learner_scores[student] = final["score"]
+        assert final["answered"] == 10 and "score" not in final  # the learner's file cannot know the score
         html = next(o["data"]["text/html"] for o in ran.cells[_final_index(ran)].outputs if "text/html" in o.get("data", {}))
-        assert html.count("Worked solution") == 10  # every question's explanation
+        assert "10 of 10 answers recorded" in html and "Worked solution" not in html
         R.submit(course, student, MODULE, path, name)
     proc = R.autograde(course, MODULE)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
-    for student in submissions:
-        score, max_score = R.total_score(course, MODULE, student)
-        graded = nbformat.read(course / "autograded" / student / MODULE / name, as_version=4)
-        final = _final_record(graded)
-        assert final["score"] == score == learner_scores[student]
-        assert final["max_score"] == max_score == 20
-    assert learner_scores == {"solution": 20, "half": 10}
-    half = _final_record(nbformat.read(course / "autograded" / "half" / MODULE / name, as_version=4))
-    assert half["by_difficulty"] == {"easy": {"score": 1, "max": 3}, "medium": {"score": 6, "max": 8},
-                                     "hard": {"score": 3, "max": 9}}
+    scores = {student: R.total_score(course, MODULE, student) for student in submissions}
+    assert scores == {"solution": (20, 20), "half": (10, 20)}
     cells = R.cell_scores(course, MODULE, "half")
     assert {g[: -len("-test")] for g, c in cells.items() if c.score == 0} == set(HALF_RIGHT)
+    graded = nbformat.read(course / "autograded" / "half" / MODULE / name, as_version=4)
+    verdicts = [r for r in results(graded) if r.get("judge")]
+    assert len(verdicts) == 10  # after grading, every question carries the judge's verdict …
+    assert {r["exercise"] for r in verdicts if r["status"] == "incorrect"} == set(HALF_RIGHT)
+    assert all(r["misconception"] for r in verdicts if r["status"] == "incorrect")  # … naming the mistake
+    shown = "".join(o["data"].get("text/html", "") for c in graded.cells for o in c.get("outputs", [])
+                    if o.get("output_type") == "display_data")
+    assert shown.count("Worked solution") == 10  # … and its worked explanation, for the feedback

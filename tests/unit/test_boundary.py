@@ -10,6 +10,7 @@ import ast
 import importlib
 import inspect
 import json
+import os
 import pkgutil
 import subprocess
 import sys
@@ -57,7 +58,8 @@ def test_importing_every_driftlab_module_loads_no_instructor_code():
             f"for name in {names!r}:\n    importlib.import_module(name)\n"
             "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('grader', 'nbgrader'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT / "notebooks",
-                         env={"MPLBACKEND": "Agg", "PATH": ""}, timeout=120)
+                         env={"MPLBACKEND": "Agg", "PATH": "",
+                              **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"}}, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
 

@@ -151,7 +151,7 @@ def test_boundary_tells_lt_from_le(entries):
 
 def test_unanswered_and_bad_input_never_raise(entries):
     assert entries["t1"].assess(code("[1]", "t1")).status == UNANSWERED
-    assert entries["t1"].assess(None).status == INCORRECT  # wrong type for a blanks answer
+    assert entries["t1"].assess(None).status == UNANSWERED  # nothing recorded: costs no attempt
     assert entries["t1"].assess(42).misconception == "wrong-type"
     assert entries["t1"].assess("if (:\n  pass").misconception == "syntax-error"
     assert entries["t1"].assess("raise ValueError('x')").misconception == "raised-exception"
