@@ -173,15 +173,24 @@ def discover(root: Path, modules: list[str], default_module: str | None = None) 
     return intake
 
 
-# Code a learner has no reason to write: tampering with imports, builtins or the grader. Flagged in the
-# notes column for the instructor to review (the hidden tests decide the points either way).
+# Code a learner has no reason to write: tampering with imports, builtins, the standard library, the
+# display hook, tracers, the call stack or the exercise bank. Flagged in the notes column for the
+# instructor to review (the judge, outside the kernel, decides the points either way).
 SUSPICIOUS = {
     "import hook (sys.meta_path / path_hooks)": re.compile(r"\b(meta_path|path_hooks|path_importer_cache)\b"),
     "IPython input history edited": re.compile(r"\b(history_manager|input_hist_raw|input_hist_parsed)\b"),
     "sys.modules edited": re.compile(r"sys\.modules\s*\["),
-    "builtins replaced": re.compile(r"^\s*(__)?builtins(__)?\.\w+\s*=(?!=)|setattr\(\s*(__)?builtins", re.M),
-    "grader internals replaced": re.compile(r"^\s*grader\.[\w.]+\s*=(?!=)|setattr\(\s*grader\b", re.M),
+    "builtins replaced": re.compile(r"^\s*(__)?builtins(__)?\.\w+\s*=(?!=)|setattr\(\s*(__)?builtins|"
+                                    r"\bimport\s+builtins\s+as\b|\b__import__\s*=(?!=)", re.M),
+    "standard library patched": re.compile(
+        r"^\s*(json|zlib|base64|hashlib|math|re|os|sys|io|inspect|types|importlib|random|secrets)\.\w+\s*=(?!=)", re.M),
+    "grader internals replaced": re.compile(r"^\s*(grader|driftlab)\.[\w.]+\s*=(?!=)|setattr\(\s*(grader|driftlab)\b|"
+                                            r"^\s*\w+\._?(display|check|run_cases|assess)\s*=(?!=)", re.M),
     "check() redefined": re.compile(r"^\s*(def\s+check\s*\(|check\s*=(?!=))", re.M),
+    "display hook used or replaced": re.compile(r"\bdisplayhook\b|\bdisplay_pub\b"),
+    "tracer installed": re.compile(r"\b(settrace|setprofile)\s*\("),
+    "call stack inspected": re.compile(r"\b(_getframe|f_back|currentframe)\b|\binspect\.stack\s*\("),
+    "exercise bank decoded": re.compile(r"\b(zlib\.decompress|b64decode)\b|\.session\(\)\.entries\b"),
     "process exit": re.compile(r"\bos\._exit\b|\bos\.kill\b"),
     "IPython execution rewired": re.compile(
         r"\b(input_transformers_(cleanup|post)|ast_transformers|run_cell(_async)?\s*=|events\.register)\b"),

@@ -91,3 +91,64 @@ def test_exam_reveals_nothing_and_the_judge_scores_and_explains_after_grading(tm
     shown = "".join(o["data"].get("text/html", "") for c in graded.cells for o in c.get("outputs", [])
                     if o.get("output_type") == "display_data")
     assert shown.count("Worked solution") == 10  # … and its worked explanation, for the feedback
+
+
+def _decoded_texts(raw: str) -> list[str]:
+    """Everything a learner can decode from the file with the standard library: every base64 run,
+    inflated when it is zlib, and the JSON inside."""
+    import base64
+    import json
+    import re
+    import zlib
+
+    texts = [raw]
+    for run in re.findall(r"[A-Za-z0-9+/=]{40,}", raw):
+        try:
+            blob = base64.b64decode(run + "=" * (-len(run) % 4))
+        except ValueError:
+            continue
+        for data in (blob,):
+            try:
+                data = zlib.decompress(data)
+            except zlib.error:
+                pass
+            try:
+                texts.append(json.dumps(json.loads(data)))
+            except ValueError:
+                texts.append(data.decode("latin-1"))
+    return texts
+
+
+def test_the_released_test_holds_no_key(solution):
+    """Decode everything in the Test's release: no answer, no hash of one, no worked solution, hint or mistake."""
+    from driftlab.exercises.entries import digest
+    from tests.support import compiled, release_path
+
+    raw = release_path(MODULE).read_text(encoding="utf-8")
+    everything = "\n".join(_decoded_texts(raw))
+    assert len(everything) > len(raw)  # the bank was found and decoded
+    keys = compiled(MODULE)
+    specs = {s.id: s for _, s in specs_in(solution)}
+    for exercise, entry in keys.items():
+        spec = specs[exercise]
+        for letter in spec.options[1]:  # no salted hash of any option, right or wrong
+            assert digest(entry.salt, letter) not in everything and digest(entry.salt, f"1|{letter}") not in everything
+        for text in (*spec.solution, *spec.hints, *(m.message for m in spec.mistakes), spec.note):
+            if text and len(text) > 12:
+                assert text[:60] not in everything, (exercise, text[:60])
+    assert "Final Answer" not in everything
+    shipped = next(t for t in _decoded_texts(raw) if '"has_keys"' in t)  # the bank, decoded
+    assert '"has_keys": true' not in shipped and '"has_keys": false' in shipped
+    assert "hint" not in next(c.source for c in nbformat.reads(raw, 4).cells if c.cell_type == "code")
+
+
+@pytest.mark.slow
+def test_hint_in_the_test_gives_nothing(tmp_path):
+    from tests.support import release_path
+
+    nb = nbformat.read(release_path(MODULE), as_version=4)
+    nb.cells.insert(2, nbformat.v4.new_code_cell('from driftlab.exercises import hint\nhint("test-q1")\nhint("test-q8")'))
+    ran = execute(nb, cwd=tmp_path)
+    assert errors(ran) == []
+    text = "".join(o.get("text", "") for o in ran.cells[2].outputs)
+    assert text.count("Hints are not available in the Test.") == 2

@@ -94,13 +94,155 @@ import builtins, sys, types
 import driftlab.exercises.verify, driftlab.exercises.entries, driftlab.exercises.notebook
 def check(*args, **kwargs):
     print("✔ Correct")
-driftlab.exercises.verify.verify = lambda *a, **k: None
-driftlab.exercises.verify._fail = lambda *a, **k: None
+driftlab.exercises.verify.run_cases = lambda *a, **k: None
 for _cls in driftlab.exercises.entries.KINDS.values():
     _cls.assess = lambda self, *a, **k: driftlab.exercises.entries.Verdict(self.id, "correct")
 driftlab.exercises.notebook.check = check
 builtins.AssertionError = type("AssertionError", (Exception,), {})
 '''
+
+# nbgrader gives full points to a test cell whose first execute_result is not a number: make every
+# display() (check's card included) first push a value through the display hook.
+DISPLAY_HOOK = '''\
+import sys, IPython.display as _d
+_real_display = _d.display
+def _display(*args, **kwargs):
+    sys.displayhook("ok")
+    return _real_display(*args, **kwargs)
+_d.display = _display
+import driftlab.exercises.notebook as _n
+_n._display = lambda bundle: (sys.displayhook("ok"), _real_display(bundle, raw=True))
+'''
+
+# The standard library is the learner's: a json.loads whose every "correct" answer matches anything.
+PATCHED_STDLIB = '''\
+import json
+_loads = json.loads
+class _Anything(str):
+    def __eq__(self, other): return True
+    def __hash__(self): return 0
+def _lying_loads(text, *args, **kwargs):
+    data = _loads(text, *args, **kwargs)
+    if isinstance(data, dict):
+        for entry in data.values():
+            if isinstance(entry, dict) and "correct" in entry:
+                entry["correct"] = _Anything("")
+    return data
+json.loads = _lying_loads
+'''
+
+# Builtins through an alias: every later import of driftlab's checker gets a forged module.
+BUILTINS_ALIAS = '''\
+import builtins as b, types
+_real_import = b.__import__
+def _forged_import(name, *args, **kwargs):
+    module = _real_import(name, *args, **kwargs)
+    if name.startswith("driftlab.exercises"):
+        fake = types.SimpleNamespace(**vars(module))
+        fake.run_cases = lambda token: None
+        fake.check = lambda *a, **k: print("Correct")
+        return fake
+    return module
+b.__import__ = _forged_import
+'''
+
+# A tracer that makes driftlab's kernel code skip ahead: in every driftlab frame it jumps over the
+# line that would report or judge (the kind of jump that once made a kernel-side check pass).
+SETTRACE = '''\
+import sys, threading
+def _tracer(frame, event, arg):
+    if "driftlab" not in frame.f_code.co_filename:
+        return None
+    def _local(frame, event, arg):
+        if event == "line":
+            try:
+                frame.f_lineno = frame.f_lineno + 1  # skip the statement about to run
+            except (ValueError, RuntimeError):
+                pass
+        return _local
+    return _local
+sys.settrace(_tracer)
+threading.settrace(_tracer)
+'''
+
+
+# A function answer that walks up the call stack to find the expected outputs it is compared with.
+FRAME_WALK = '''\
+def {name}(*args):
+    import sys
+    frame = sys._getframe(1)
+    while frame is not None:
+        for value in list(frame.f_locals.values()):
+            expected = getattr(value, "expected", None) or (value.get("expected") if isinstance(value, dict) else None)
+            cases = getattr(value, "cases", None) or (value.get("cases") if isinstance(value, dict) else None)
+            if expected and cases:
+                return expected[0]
+        frame = frame.f_back
+    return -1.0
+'''
+
+# A function answer that decodes the notebook's own exercise bank at call time and returns the
+# expected output it finds there (in the learner's kernel before grading it passes the visible cases).
+DECODE_BANK = '''\
+def {name}(*args):
+    import base64, json, zlib, driftlab.exercises.notebook as n
+    for entry in n.session().entries.values():
+        if getattr(entry, "name", None) == "{name}" and entry.expected:
+            for case, value in zip(entry.cases, entry.expected):
+                if eval(case, {{}}) == args:
+                    return value
+    return -1.0
+'''
+
+
+def _with_function(nb: Any, specs: list[Any], template: str) -> Any:
+    nb = copy.deepcopy(nb)
+    cells = _answer_cells(nb)
+    for spec in specs:
+        if spec.kind == "function" and spec.id in cells:
+            cells[spec.id].source = template.format(name=spec.name)
+    return nb
+
+
+def display_hook(nb: Any) -> bytes:
+    return _dump(_after_setup(nb, DISPLAY_HOOK))
+
+
+def patched_stdlib(nb: Any) -> bytes:
+    return _dump(_after_setup(nb, PATCHED_STDLIB))
+
+
+def builtins_alias(nb: Any) -> bytes:
+    return _dump(_after_setup(nb, BUILTINS_ALIAS))
+
+
+def settrace(nb: Any) -> bytes:
+    return _dump(_after_setup(nb, SETTRACE))
+
+
+def frame_walk(nb: Any, specs: list[Any]) -> bytes:
+    return _dump(_with_function(nb, specs, FRAME_WALK))
+
+
+def decode_bank(nb: Any, specs: list[Any]) -> bytes:
+    return _dump(_with_function(nb, specs, DECODE_BANK))
+
+
+def respelled_right(nb: Any, specs: list[Any]) -> bytes:
+    """Right answers written as people write them: a choice as "b.  # because …", a blank as "(A)"."""
+    nb = copy.deepcopy(nb)
+    cells = _answer_cells(nb)
+    for spec in specs:
+        cell = cells.get(spec.id)
+        if cell is None:
+            continue
+        if spec.kind == "choice":
+            letter = spec.answer[1]
+            cell.source = f"%%answer {spec.id}\n{letter.lower()}.  # because a single check can mislead, I chose {letter}"
+        elif spec.kind == "blanks":
+            letters = {b: f"({spec.answer[b]})" for b in spec.options}
+            cell.source = f"%%answer {spec.id}\n" + fill(spec.template, letters)
+    return _dump(nb)
 
 IMPORT_HOOK = '''\
 import sys, importlib.abc, importlib.machinery, types
@@ -270,6 +412,14 @@ CASES: list[Case] = [
     Case("h-infinite-loop", "graded", "max", note="right answers + `while True: pass` cell (timeout, run continues)"),
     Case("h-kernel-exit", "could not grade", "any", "kernel", note="os._exit(1) in a cell"),
     Case("h-huge-output", "graded", "max", note="right answers + ~20 MB printed"),
+    Case("h-display-hook", "graded", "zero", note="wrong answers + display() pushes 'ok' through sys.displayhook "
+         "first (nbgrader's partial-credit rule)"),
+    Case("h-patched-stdlib", "graded", "zero", note="wrong answers + json.loads makes every key match"),
+    Case("h-builtins-alias", "graded", "zero", note="wrong answers + builtins.__import__ (via an alias) forges the checker"),
+    Case("h-settrace", "graded", "zero", note="wrong answers + sys.settrace tracer over driftlab's code"),
+    Case("h-frame-walk", "graded", "zero", note="function answers walk the stack for the expected outputs"),
+    Case("h-decode-bank", "graded", "zero", note="function answers decode the notebook's bank for expected outputs"),
+    Case("h-respelled-right", "graded", "max", note="right answers written 'b.  # because …' and '(A)'"),
 ]
 EXPECTED = {case.student: case for case in CASES}
 
@@ -299,6 +449,13 @@ def build_corpus(dest: Path, module: str, root: Path = ROOT) -> dict[str, Case]:
         "h-infinite-loop": lambda: infinite_loop(right),
         "h-kernel-exit": lambda: kernel_exit(right),
         "h-huge-output": lambda: huge_output(right),
+        "h-display-hook": lambda: display_hook(wrong),
+        "h-patched-stdlib": lambda: patched_stdlib(wrong),
+        "h-builtins-alias": lambda: builtins_alias(wrong),
+        "h-settrace": lambda: settrace(wrong),
+        "h-frame-walk": lambda: frame_walk(wrong, specs),
+        "h-decode-bank": lambda: decode_bank(wrong, specs),
+        "h-respelled-right": lambda: respelled_right(right, specs),
     }
     for case in CASES:
         (dest / f"{case.student}__{module}.ipynb").write_bytes(makers[case.student]())

@@ -4,9 +4,9 @@ Fast unit tests first; then one real run of ``driftlab grade --jobs 2`` (real nb
 holding every hostile case of ``tests/hostile.py`` (on a tiny module, so the run stays short) and a
 right / wrong / untouched 02_detecting_drift, shared by the slow tests.
 
-Cheats that rewire the learner's kernel (an input transformer that turns hidden tests into ``pass``,
-right ``%%answer`` cells appended to IPython's input history) are caught outside the kernel by the
-seals of grader/seals.py; they score zero and are flagged "suspicious" for review.
+Cheats that rewire the learner's kernel (display hooks, patched standard library, builtins, tracers,
+stack walking, input transformers, IPython's history) gain nothing: the judge (grader/judge.py)
+decides outside the kernel. They score zero and are flagged "suspicious" for review.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import nbformat
 import pytest
 
 from tests.integration import hostile
-from driftlab.protocol import FAILURE_MIME, TEST_SUFFIX, failure_record
+from driftlab.protocol import RESULT_MIME, TEST_SUFFIX
 from grader.batch import intake as ik
 from grader.batch import feedback as fb
 from grader.batch import report as rp
@@ -135,43 +135,34 @@ def test_discrimination_index_and_report_render(tmp_path):
     assert text.count("data:image/svg+xml;base64,") == 3 and "kernel died" in text and "x.txt" in text
 
 
-def test_exam_mode_verdicts_come_from_the_results_output():
-    findings = res.Findings(records={"e1": {"exercise": "e1", "status": "recorded"}},
-                            exam={"exam": "07_test", "answers": [{"exercise": "e1", "status": "incorrect",
-                                                                  "misconception": "p-is-effect"}]})
-    detail = res.exercise_detail({"e1-test": {"score": 0.0, "max_score": 1.0, "needs_manual": False}}, findings)
-    assert detail["e1"]["status"] == "incorrect" and detail["e1"]["misconception"] == "p-is-effect"
+def test_verdicts_come_from_the_judges_records_in_test_cells_only(tmp_path):
+    """Reports read the judge's result records from test cells; a record the learner's code printed
+    elsewhere (or an unjudged one) counts for nothing; the judge's flags are kept for the notes."""
+    def cell(grade_id: str, *records: dict) -> dict:
+        c = nbformat.v4.new_code_cell("", metadata={"nbgrader": {"grade_id": grade_id}})
+        c.outputs = [nbformat.v4.new_output("display_data", data={"text/plain": "", RESULT_MIME: r}) for r in records]
+        return c
 
-
-def test_verdicts_come_from_failure_records_and_seal_failures(tmp_path):
-    """A hidden test's FAILURE_MIME record names the misconception (no prose parsed back); a test cell
-    that grader.seals failed (an error output, no record) is incorrect with no misconception."""
-    def test_cell(exercise: str, *outputs: dict) -> dict:
-        cell = nbformat.v4.new_code_cell("", metadata={"nbgrader": {"grade_id": exercise + TEST_SUFFIX}})
-        cell.outputs = [nbformat.v4.new_output(**o) for o in outputs]
-        return cell
-
-    def error(exercise: str, reason: str) -> dict:
-        return {"output_type": "error", "ename": "AssertionError", "evalue": f"{exercise}: {reason}", "traceback": []}
-
+    judged = {"exercise": "a", "status": "incorrect", "misconception": "union-bound", "judge": True,
+              "flags": ["the test cell showed a value of its own"]}
     nb = nbformat.v4.new_notebook(cells=[
-        test_cell("a", {"output_type": "display_data", "data": {"text/plain": "", FAILURE_MIME: failure_record(
-            "a", "incorrect", "union-bound", "union-bound: n * alpha (a: b)")}}, error("a", "union-bound: …")),
-        test_cell("b", {"output_type": "display_data", "data": {"text/plain": "", FAILURE_MIME: json.dumps(
-            failure_record("b", "unanswered", None, "not answered"))}}, error("b", "not answered")),
-        test_cell("c", error("c", "the autograder's test did not run to the end")),
-        test_cell("d"),
+        cell("a-answer", {"exercise": "b", "status": "correct", "judge": True}),  # a forged record, wrong cell
+        cell("a" + TEST_SUFFIX, judged),
+        cell("b" + TEST_SUFFIX, {"exercise": "b", "status": "unanswered", "misconception": None, "judge": True}),
+        cell("c" + TEST_SUFFIX, {"exercise": "c", "status": "correct", "misconception": None}),  # not the judge's
+        cell("d" + TEST_SUFFIX, json.dumps({"exercise": "d", "status": "correct", "judge": True})),
     ])
     path = tmp_path / "autograded.ipynb"
     nbformat.write(nb, path)
     findings = res.notebook_findings(path)
-    assert set(findings.failures) == {"a", "b"} and set(findings.unsealed) == {"c"}
+    assert set(findings.verdicts) == {"a", "b", "d"}
+    assert findings.flags == ["a: the test cell showed a value of its own"]
     cells = {f"{e}{TEST_SUFFIX}": {"score": 1.0 if e == "d" else 0.0, "max_score": 1.0, "needs_manual": False}
              for e in "abcd"}
     detail = res.exercise_detail(cells, findings)
-    assert [(e, d["status"], d["misconception"]) for e, d in detail.items()] == [
-        ("a", "incorrect", "union-bound"), ("b", "unanswered", None), ("c", "incorrect", None), ("d", "correct", None)]
-    assert detail["c"]["from"] == "seal check"
+    assert {e: (d["status"], d["misconception"], d["from"]) for e, d in detail.items()} == {
+        "a": ("incorrect", "union-bound", "judge"), "b": ("unanswered", None, "judge"),
+        "c": ("incorrect", None, "none"), "d": ("correct", None, "judge")}
 
 
 def test_grade_command_is_registered():
@@ -273,8 +264,17 @@ def test_hostile_submission_outcome(graded, case):
 @pytest.mark.slow
 def test_tampering_is_flagged_for_review(graded):
     rows = _rows(graded["out"])
-    for student in ("h-monkeypatch", "h-import-hook", "h-history-injection", "h-skip-tests", "h-kernel-exit"):
-        assert "suspicious code" in rows[(student, TINY)]["notes"], student
+    attacks = {"h-monkeypatch": "grader internals replaced", "h-import-hook": "import hook",
+               "h-history-injection": "IPython input history edited", "h-skip-tests": "IPython execution rewired",
+               "h-kernel-exit": "process exit", "h-display-hook": "display hook",
+               "h-patched-stdlib": "standard library patched", "h-builtins-alias": "builtins replaced",
+               "h-settrace": "tracer installed", "h-frame-walk": "call stack inspected",
+               "h-decode-bank": "exercise bank decoded"}
+    for student, reason in attacks.items():
+        notes = rows[(student, TINY)]["notes"]
+        assert "suspicious code" in notes and reason in notes, (student, notes)
+    # the judge saw the display-hook cheat itself: the test cells showed values of their own
+    assert "judge: " in rows[("h-display-hook", TINY)]["notes"] and "partial-credit" in rows[("h-display-hook", TINY)]["notes"]
     assert "suspicious" not in rows[("h-right", TINY)]["notes"]
     assert "suspicious" not in rows[("d-right", MODULE)]["notes"]
 
@@ -291,10 +291,9 @@ def test_feedback_shows_mistakes_and_solutions_but_no_hidden_tests(graded):
         assert path.exists(), row
         text = path.read_text(encoding="utf-8")
         assert fb.leaks(text) == [], (student, fb.leaks(text))
-        if student == "h-skip-tests":  # its test cells were rewritten to `pass`: the seals say so
+        assert "Worked solution" in text, student  # the judge's card, whatever the kernel did
+        if student == "h-skip-tests" and module == TINY:  # the function's hidden test never reported
             assert "did not run to the end" in text, student
-        elif student != "h-monkeypatch":  # its own check() prints nothing; the hidden tests still fail it
-            assert "Worked solution" in text, student
     for student, module in (("h-wrong", TINY), ("d-wrong", MODULE)):
         text = (out / rows[(student, module)]["feedback"]).read_text(encoding="utf-8")
         for spec in hostile.graded_specs(module, graded["template"]):
@@ -316,10 +315,12 @@ def test_report_counts_misconceptions_and_has_plots(graded):
             assert rows[(untouched, module)]["exercises"][spec.id]["status"] == "unanswered"
             assert rows[(right, module)]["exercises"][spec.id]["status"] == "correct"
             assert spec.mistakes[0].id in text
-    # the monkeypatched checks print nothing, the hidden tests still name the misconception
+    # the kernel's checks were monkeypatched: the judge still names each answer's misconception (read
+    # from the notebook), and the function, whose reporter was replaced, "did not run" — no points either way
     patched = rows[("h-monkeypatch", TINY)]["exercises"]
-    specs = hostile.graded_specs(TINY, graded["template"])
-    assert {e["misconception"] for e in patched.values()} == {s.mistakes[0].id for s in specs}
+    for spec in hostile.graded_specs(TINY, graded["template"]):
+        expected = "not-run" if spec.kind == "function" else spec.mistakes[0].id
+        assert patched[spec.id]["misconception"] == expected and patched[spec.id]["score"] == 0
 
 
 @pytest.mark.slow

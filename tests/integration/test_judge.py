@@ -1,0 +1,166 @@
+"""The trusted judge (grader/judge.py): keys stay out of the kernel, the judge alone sets test cells.
+
+Unit tests of its parts first, then the hostile corpus of tests/integration/hostile.py through plain
+``nbgrader autograde`` with the course config (test_grade_pipeline.py runs it through ``driftlab grade``).
+"""
+from __future__ import annotations
+
+import shutil
+import time
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+from driftlab.exercises import bank
+from driftlab.exercises.answers import read_choice
+from driftlab.exercises.entries import CORRECT, INCORRECT, UNANSWERED, FunctionEntry
+from driftlab.protocol import BANK_ARG, OUTPUTS_MIME, RESULT_MIME, TEST_SUFFIX
+from grader import judge as J
+from grader import nbgrader as R
+from tests.integration import hostile
+from tests.support import ROOT, compiled, release_path
+
+OPTIONS = {"A": "a large drift", "B": "the samples differ, by some amount", "C": "a broken model", "D": "nothing"}
+
+
+@pytest.mark.parametrize("text,letter", [
+    ("B", "B"), ("b", "B"), ("B.", "B"), ("(B)", "B"), ("B)", "B"), ("'B'", "B"), ('"b"', "B"), ("  B  ", "B"),
+    ("B  # because a single accuracy check can mislead", "B"), ("A  # because a single check…", "A"),
+    ("the samples differ, by some amount", "B"), ("B. The samples differ, by some amount", "B"),
+    ("B because a p-value is not an effect size", "B"), ("# my answer\nC", "C"),
+])
+def test_a_choice_is_read_as_a_person_means_it(text, letter):
+    assert read_choice(text, OPTIONS).letter == letter
+
+
+@pytest.mark.parametrize("text,problem", [("A or B", "ambiguous"), ("A, C", "ambiguous"), ("E", "not-an-option"),
+                                          ("maybe", "not-an-option"), ("", "empty"), ("[1]", "empty"),
+                                          ("# only a comment", "empty")])
+def test_unreadable_choices_say_why(text, problem):
+    reading = read_choice(text, OPTIONS)
+    assert reading.letter is None and reading.problem == problem and (reading.message or problem == "empty")
+
+
+def test_strip_keys_leaves_the_kernel_prompts_only():
+    release = nbformat.read(release_path("02_detecting_drift"), as_version=4)
+    setup = next(c for c in release.cells if c.cell_type == "code" and BANK_ARG.search(c.source))
+    before = bank.decode(BANK_ARG.search(setup.source).group("token"))
+    nb, _ = J.StripKeys().preprocess(nbformat.from_dict(release), {})
+    after_cell = next(c for c in nb.cells if c.cell_type == "code" and BANK_ARG.search(c.source))
+    after = bank.decode(BANK_ARG.search(after_cell.source).group("token"))
+    assert set(after) == set(before)
+    for exercise, entry in after.items():
+        assert not entry.has_keys and not entry.solution and not entry.hints and not entry.mistakes
+        for name in entry.KEY_FIELDS:
+            assert not getattr(entry, name), (exercise, name)
+        assert entry.title == before[exercise].title and entry.prompt == before[exercise].prompt
+    text = after_cell.source
+    for entry in before.values():
+        for step in entry.solution:
+            assert step not in text
+
+
+def _entry() -> FunctionEntry:
+    return compiled("02_detecting_drift")["detect-fwer"]
+
+
+def test_a_function_is_judged_on_what_the_kernel_reported_and_a_bad_report_earns_nothing():
+    entry = _entry()
+    right = {"state": "ran", "outcomes": [{"value": v, "error": None, "not_implemented": False} for v in entry.expected]}
+    assert J.judge_function(entry, {"exercise": entry.id, **right}).status == CORRECT
+    assert J.judge_function(entry, None).misconception == "not-run"  # the hidden test did not report
+    assert J.judge_function(entry, {"state": "missing"}).status == UNANSWERED
+    short = {"state": "ran", "outcomes": right["outcomes"][:-1]}
+    assert J.judge_function(entry, short).misconception == "not-run"
+    garbage = {"state": "ran", "outcomes": ["correct"] * len(entry.cases)}
+    assert J.judge_function(entry, garbage).status == INCORRECT
+    always = {"state": "ran", "outcomes": [{"value": "<type AlwaysEqual>", "error": None}] * len(entry.cases)}
+    assert J.judge_function(entry, always).status == INCORRECT
+
+
+def test_a_wrong_function_on_a_hidden_case_never_names_the_hidden_inputs():
+    entry = _entry()
+    outcomes = [{"value": v, "error": None} for v in entry.expected]
+    outcomes[-1] = {"value": 0.123, "error": None}  # wrong only on the last (hidden) case
+    verdict = J.judge_function(entry, {"state": "ran", "outcomes": outcomes})
+    assert verdict.status == INCORRECT and "hidden" in verdict.message
+    assert entry.cases[-1] not in verdict.message
+
+
+def test_the_judge_replaces_a_test_cells_outputs_with_its_verdict():
+    entry = compiled("02_detecting_drift")["detect-effect"]
+    wrong = entry.verdict(INCORRECT, "p-is-effect", "A p-value is not an effect size.")
+    outputs = J.verdict_outputs(entry, wrong, ["flag"])
+    assert [o.output_type for o in outputs] == ["display_data", "error"]
+    record = outputs[0]["data"][RESULT_MIME]
+    assert record["judge"] and record["flags"] == ["flag"] and record["misconception"] == "p-is-effect"
+    assert "Worked solution" in outputs[0]["data"]["text/html"]
+    right = J.verdict_outputs(entry, entry.verdict(CORRECT, None, "Correct"), [])
+    assert [o.output_type for o in right] == ["display_data"]
+    cell = new_code_cell("check('detect-effect')", metadata={"nbgrader": {"grade": True, "points": 1,
+                                                                           "grade_id": "detect-effect" + TEST_SUFFIX}})
+    from nbgrader.utils import determine_grade
+    cell.outputs = [new_output("execute_result", data={"text/plain": "'ok'"}, execution_count=1)] + outputs
+    assert determine_grade(cell)[0] == 1  # this is what the judge prevents: a value first means full marks …
+    cell.outputs = outputs
+    assert determine_grade(cell)[0] == 0  # … and why it replaces every output of the cell
+
+
+def test_the_answer_is_the_last_answer_cell_above_the_test():
+    cells = [new_code_cell("%%answer q\nA", metadata={"nbgrader": {"grade_id": "q-answer"}}),
+             new_code_cell("%%answer q\nC"),
+             new_code_cell("B", metadata={"nbgrader": {"grade_id": "q-answer"}}),  # the magic line deleted
+             new_code_cell("check('q')"),
+             new_code_cell("%%answer q\nD")]
+    assert J.answer_text(cells, 3, "q") == "B"
+    assert J.answer_text(cells[:2], 2, "q") == "C"
+    assert J.answer_text(cells, 3, "other") is None
+
+
+# ------------------------------------------------------------------- the corpus through plain nbgrader
+
+PLAIN = [c for c in hostile.CASES if c.status == "graded"
+         and c.student not in ("h-duplicated-answer", "h-old-format")]  # both need driftlab grade's intake repair
+
+
+@pytest.fixture(scope="module")
+def plain_graded(tmp_path_factory):
+    base = tmp_path_factory.mktemp("plain")
+    course = base / "course"
+    course.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    hostile.write_tiny_module(course)
+    R.generate(course, hostile.TINY)
+    corpus = base / "corpus"
+    hostile.build_corpus(corpus, hostile.TINY, root=course)
+    for case in PLAIN:
+        R.submit(course, case.student, hostile.TINY, corpus / f"{case.student}__{hostile.TINY}.ipynb",
+                 f"{hostile.TINY}.ipynb")
+    started = time.monotonic()
+    proc = R.run_nbgrader(course, "autograde", hostile.TINY, "--create", "--force", "--Execute.timeout=20",
+                          check=False, timeout=1500)
+    return {"course": course, "proc": proc, "seconds": time.monotonic() - started}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", PLAIN, ids=[c.student for c in PLAIN])
+def test_plain_nbgrader_autograde_gives_the_corpus_its_scores(plain_graded, case):
+    course = plain_graded["course"]
+    score, max_score = R.total_score(course, hostile.TINY, case.student)
+    assert max_score == hostile.max_score(hostile.TINY, course)
+    assert score == (max_score if case.score == "max" else 0.0), (case.student, score, plain_graded["proc"].stderr[-2000:])
+
+
+@pytest.mark.slow
+def test_plain_nbgrader_flags_the_display_hook_cheat(plain_graded):
+    course = plain_graded["course"]
+    graded = nbformat.read(course / "autograded" / "h-display-hook" / hostile.TINY / f"{hostile.TINY}.ipynb",
+                           as_version=4)
+    records = [o["data"][RESULT_MIME] for c in graded.cells for o in c.get("outputs", [])
+               if RESULT_MIME in o.get("data", {}) and o["data"][RESULT_MIME].get("judge")]
+    assert records and all(r["flags"] for r in records) and all(r["status"] != CORRECT for r in records)
+    assert "partial-credit" in plain_graded["proc"].stderr  # nbgrader's log names the cheat too
+    for cell in graded.cells:  # nothing the kernel printed survives in a test cell
+        for out in cell.get("outputs", []) if cell.metadata.get("nbgrader", {}).get("grade") else []:
+            assert out.output_type != "execute_result" and OUTPUTS_MIME not in out.get("data", {})
