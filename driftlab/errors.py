@@ -26,9 +26,5 @@ class GradingError(DriftLabError, RuntimeError):
     """nbgrader could not run a grading step on a course directory (the message carries its output)."""
 
 
-class ProbeTimeout(DriftLabError):
-    """Learner code ran longer than an exercise allows (an endless loop, usually)."""
-
-
 class NotStarted(DriftLabError, RuntimeError):
     """An exercise helper ran before the notebook's first cell called ``start()``."""

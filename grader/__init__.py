@@ -1,5 +1,5 @@
 """Drift Lab, the instructor's side: exercise specs and their compilation, the build, hidden tests
-and seals, the nbgrader adapter, batch grading and reports, and the ``driftlab`` command.
+and the trusted judge, the nbgrader adapter, batch grading and reports, and the ``driftlab`` command.
 
 It may import ``driftlab``; nothing in ``driftlab`` imports it, and no learner notebook does.
 """

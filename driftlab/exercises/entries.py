@@ -69,8 +69,14 @@ def signature(outcomes: list[Outcome]) -> str:
     return json.dumps([o.plain() for o in outcomes], sort_keys=True)
 
 
-def run_all(calls: list[Callable[[], Outcome]], budget: float) -> list[Outcome]:
-    """Each call's outcome, computed in a forked child within one ``budget``; the rest time out."""
+def run_all(calls: list[Callable[[], Outcome]], budget: float, isolated: bool = True) -> list[Outcome]:
+    """Each call's outcome, computed in a forked child within one ``budget``; the rest time out.
+
+    ``isolated=False`` runs them here, for the instructor's own code (references and known mistakes
+    at build time: trusted, and ~50 ms of fork per call saved).
+    """
+    if not isolated:
+        return [call() for call in calls]
     run = run_isolated(lambda: (asdict(call()) for call in calls), budget)
     done = [Outcome(**item) for item in run.items[: len(calls)]]
     missing = Outcome(error="timeout") if run.timed_out or run.crashed is None else \
@@ -263,10 +269,10 @@ class BlanksEntry(Entry):
         fills = blanks_mod.read_fills(self.template, code)
         return code if fills is None else blanks_mod.fill(self.template, self.resolve_letters(fills))
 
-    def outcomes(self, code: str) -> list[Outcome]:
+    def outcomes(self, code: str, isolated: bool = True) -> list[Outcome]:
         """What ``code`` did on every probe, run in a forked child within the check's budget."""
-        calls = [lambda probe=probe: run_snippet(code, probe, self.observe, self.setup, 0) for probe in self.probes]
-        return run_all(calls, self.timeout)
+        calls = [lambda probe=probe: run_snippet(code, probe, self.observe, self.setup) for probe in self.probes]
+        return run_all(calls, self.timeout, isolated)
 
     def read(self, answer: Any) -> tuple[str | None, dict[int, str] | None, Verdict | None]:
         """``(code to run, the fills read from it, None)``, or ``(None, None, verdict)`` when it cannot run."""
@@ -388,10 +394,10 @@ class FunctionEntry(Entry):
             exec(self.setup, namespace)  # noqa: S102 - instructor-authored spec
         return [evaluate_expression(case, namespace) for case in self.cases]
 
-    def outputs(self, func: Callable[..., Any]) -> list[Outcome]:
+    def outputs(self, func: Callable[..., Any], isolated: bool = True) -> list[Outcome]:
         """``func`` called on every case, in a forked child within the check's budget."""
         args = self.case_args()
-        return run_all([lambda a=a: call_function(func, a, 0) for a in args], self.timeout)
+        return run_all([lambda a=a: call_function(func, a) for a in args], self.timeout, isolated)
 
     def _assess(self, func: Any) -> Verdict:
         name = self.name

@@ -82,6 +82,7 @@ def _child(produce: Callable[[], Iterator[Any]], write_fd: int) -> None:
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
+        _mute_ipython()
         with os.fdopen(write_fd, "wb", buffering=0) as pipe:
             try:
                 for item in produce():
@@ -93,6 +94,23 @@ def _child(produce: Callable[[], Iterator[Any]], write_fd: int) -> None:
         code = 1
     finally:
         os._exit(code)
+
+
+def _mute_ipython() -> None:
+    """In the child: nothing reaches the notebook (ipykernel forwards a forked child's output)."""
+    import io
+    import sys
+
+    sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
+    sys.displayhook = lambda value: None
+    try:
+        from IPython import get_ipython
+
+        ip = get_ipython()
+        if ip is not None:
+            ip.display_pub.publish = lambda *args, **kwargs: None
+    except Exception:  # noqa: BLE001 - plain Python: nothing to mute
+        pass
 
 
 def _reap(pid: int) -> None:

@@ -11,8 +11,6 @@ import copy
 import io
 import math
 import os
-import signal
-import threading
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,7 +18,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from driftlab.errors import ProbeTimeout, SpecError
+from driftlab.errors import SpecError
 
 FLOAT_DIGITS = 9
 
@@ -64,25 +62,6 @@ def close(got: Any, expected: Any, tol: float) -> bool:
     if isinstance(expected, dict) and isinstance(got, dict):
         return got.keys() == expected.keys() and all(close(got[k], expected[k], tol) for k in expected)
     return type(got) is type(expected) and got == expected
-
-
-@contextlib.contextmanager
-def time_limit(seconds: float):
-    """Raise :class:`ProbeTimeout` after ``seconds`` (main thread only; elsewhere no limit)."""
-    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def _expired(signum, frame):
-        raise ProbeTimeout(f"took longer than {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, _expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @contextlib.contextmanager
@@ -170,8 +149,7 @@ def evaluate_expression(expr: str, namespace: dict[str, Any]) -> Any:
     return eval(expr, dict(namespace))  # noqa: S307 - instructor-authored spec
 
 
-def run_snippet(code: str, bindings: dict[str, str], observe: tuple[str, ...], setup: str = "",
-                timeout: float = 5.0) -> Outcome:
+def run_snippet(code: str, bindings: dict[str, str], observe: tuple[str, ...], setup: str = "") -> Outcome:
     """Execute ``code`` with ``bindings`` bound; return the recorder events and observed names."""
     namespace = probe_namespace()
     recorder = Recorder()
@@ -185,10 +163,8 @@ def run_snippet(code: str, bindings: dict[str, str], observe: tuple[str, ...], s
     except Exception as exc:  # a broken spec is the instructor's bug: say so loudly
         raise SpecError(f"probe set-up failed: {describe_error(exc)}") from exc
     try:
-        with quiet(), time_limit(timeout):
+        with quiet():
             exec(compile(code, "<your answer>", "exec"), namespace)  # noqa: S102
-    except ProbeTimeout:
-        return Outcome(error="timeout")
     except Exception as exc:
         return Outcome(error=describe_error(exc))
     observed: dict[str, Any] = {"events": recorder.events}
@@ -197,18 +173,16 @@ def run_snippet(code: str, bindings: dict[str, str], observe: tuple[str, ...], s
     return Outcome(value=observed)
 
 
-def call_function(func: Callable[..., Any], args: Any, timeout: float = 5.0) -> Outcome:
+def call_function(func: Callable[..., Any], args: Any) -> Outcome:
     """Call ``func(*args)`` on a deep copy of the arguments; never raises."""
     call_args = copy.deepcopy(args)
     if not isinstance(call_args, tuple):
         call_args = (call_args,)
     try:
-        with quiet(), time_limit(timeout):
+        with quiet():
             result = func(*call_args)
     except NotImplementedError:
         return Outcome(not_implemented=True, error="NotImplementedError")
-    except ProbeTimeout:
-        return Outcome(error="timeout")
     except Exception as exc:
         return Outcome(error=describe_error(exc))
     return Outcome(value=canonical(result))

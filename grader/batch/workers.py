@@ -57,10 +57,9 @@ class Done:
     feedback_problem: str = ""
 
 
-# The code that decides a grade in nbgrader's process and the learner's kernel (package, glob): the
-# hidden tests and the records they leave (driftlab), the preprocessors and seals (grader).
-GRADING_CODE = (("driftlab", "*.py"), ("driftlab", "exercises/*.py"), ("grader", "*.py"), ("grader", "build/*.py"),
-                ("grader", "exercises/*.py"))
+# The code that can change a grade, in nbgrader's process or the learner's kernel (package, glob): all
+# of both packages (the judge and its keys in grader; the checks, the course library the notebooks run).
+GRADING_CODE = (("driftlab", "**/*.py"), ("grader", "**/*.py"))
 
 
 def course_fingerprint(modules: list[str], root: Path = ROOT) -> str:

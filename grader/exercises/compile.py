@@ -42,7 +42,7 @@ def compile_blanks(spec: ExerciseSpec, reference: Callable[..., Any] | None = No
     salt = _salt(spec)
     draft = BlanksEntry(**_common(spec), template=spec.template, options=spec.options, setup=spec.setup,
                         probes=spec.probes, observe=spec.observe, timeout=spec.timeout, salt=salt)
-    right = draft.outcomes(draft.fill_letters(spec.answer))
+    right = draft.outcomes(draft.fill_letters(spec.answer), isolated=False)  # instructor code: trusted
     if any(o.error for o in right):
         raise SpecError(f"{spec.id}: the correct answer fails on a probe: {[o.error for o in right]}")
     correct = digest(salt, signature(right))
@@ -50,7 +50,7 @@ def compile_blanks(spec: ExerciseSpec, reference: Callable[..., Any] | None = No
     behaviour_mistakes: dict[str, int] = {}
 
     def behaves(index: int, code: str) -> None:
-        sig = digest(salt, signature(draft.outcomes(code)))
+        sig = digest(salt, signature(draft.outcomes(code, isolated=False)))
         if sig == correct:
             raise SpecError(f"{spec.id}: mistake {spec.mistakes[index].id!r} behaves exactly like the answer on every probe")
         behaviour_mistakes.setdefault(sig, index)
@@ -87,11 +87,12 @@ def compile_function(spec: ExerciseSpec, reference: Callable[..., Any] | None = 
     cases = spec.cases + (spec.hidden_cases if hidden else ())
     draft = FunctionEntry(**_common(spec), name=spec.name, setup=spec.setup, cases=cases, visible=len(spec.cases),
                           tolerance=spec.tolerance, timeout=spec.timeout)
-    expected = draft.outputs(reference)
+    expected = draft.outputs(reference, isolated=False)  # instructor code: trusted
     for case, o in zip(cases, expected):
         if o.error:
             raise SpecError(f"{spec.id}: the reference fails on case {case}: {o.error}")
-    mistake_outputs = tuple(tuple(o.plain() for o in draft.outputs(define(m.code or "", spec.name, spec.setup)))
+    mistake_outputs = tuple(tuple(o.plain() for o in draft.outputs(define(m.code or "", spec.name, spec.setup),
+                                                                  isolated=False))
                             for m in spec.mistakes)
     return replace(draft, expected=tuple(o.value for o in expected), mistake_outputs=mistake_outputs)
 

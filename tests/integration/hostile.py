@@ -552,3 +552,15 @@ def write_tiny_module(course: Path) -> Path:
                                       "    ### END SOLUTION"),
               A.test("tiny-func", points=2)]
     return A.write(course / "solutions" / TINY / f"{TINY}.ipynb", cells)
+
+
+def tiny_course(dest: Path, *modules: str) -> Path:
+    """A scratch course folder: the course config, these modules' instructor notebooks and the tiny module."""
+    import shutil
+
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "nbgrader_config.py", dest / "nbgrader_config.py")
+    for module in modules:
+        shutil.copytree(ROOT / "solutions" / module, dest / "solutions" / module)
+    write_tiny_module(dest)
+    return dest

@@ -195,11 +195,7 @@ def _rows(out: Path) -> dict[tuple[str, str], dict]:
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("grade")
-    course = base / "course"
-    course.mkdir()
-    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
-    shutil.copytree(ROOT / "solutions" / MODULE, course / "solutions" / MODULE)
-    hostile.write_tiny_module(course)
+    course = hostile.tiny_course(base / "course", MODULE)
     out = base / "out"
     template, broken = wk.template_course(out / ".work" / "cache", [MODULE, TINY], course)
     assert not broken, broken

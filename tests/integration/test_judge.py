@@ -5,7 +5,6 @@ Unit tests of its parts first, then the hostile corpus of tests/integration/host
 """
 from __future__ import annotations
 
-import shutil
 import time
 
 import nbformat
@@ -19,7 +18,7 @@ from driftlab.protocol import BANK_ARG, OUTPUTS_MIME, RESULT_MIME, TEST_SUFFIX
 from grader import judge as J
 from grader import nbgrader as R
 from tests.integration import hostile
-from tests.support import ROOT, compiled, release_path
+from tests.support import compiled, release_path
 
 OPTIONS = {"A": "a large drift", "B": "the samples differ, by some amount", "C": "a broken model", "D": "nothing"}
 
@@ -127,10 +126,7 @@ PLAIN = [c for c in hostile.CASES if c.status == "graded"
 @pytest.fixture(scope="module")
 def plain_graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("plain")
-    course = base / "course"
-    course.mkdir()
-    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
-    hostile.write_tiny_module(course)
+    course = hostile.tiny_course(base / "course")
     R.generate(course, hostile.TINY)
     corpus = base / "corpus"
     hostile.build_corpus(corpus, hostile.TINY, root=course)

@@ -1,6 +1,6 @@
 """The trust boundary: what runs in a learner's kernel never reaches the instructor's side or an answer.
 
-``driftlab`` (the learner's kernel) must not import ``grader`` (specs, build, seals, nbgrader,
+``driftlab`` (the learner's kernel) must not import ``grader`` (specs, build, judge, nbgrader,
 batch), nor nbgrader itself; learner notebooks import ``driftlab`` only; and no public callable
 of any ``driftlab`` module passes a graded function exercise (no reference answer to delegate to).
 """
