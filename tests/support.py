@@ -15,8 +15,7 @@ os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 from driftlab.exercises.blanks import strip_solution_marks  # noqa: E402
-from driftlab.exercises.cards import RESULT_MIME  # noqa: E402
-from driftlab.protocol import ANSWER_MAGIC, magic_body  # noqa: E402
+from driftlab.protocol import ANSWER_MAGIC, RESULT_MIME, magic_body  # noqa: E402
 from grader.exercises.source import solution_code  # noqa: E402
 
 MODULES = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir() and not p.name.startswith("."))

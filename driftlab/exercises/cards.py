@@ -9,7 +9,6 @@ import html
 from typing import Any
 
 from driftlab.exercises.entries import CORRECT, INCORRECT, RECORDED, UNANSWERED, UNREADABLE, Entry, Verdict
-from driftlab.protocol import RESULT_MIME
 from driftlab.viz.palette import STATUS_COLOURS
 
 COLOURS = STATUS_COLOURS

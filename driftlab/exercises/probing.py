@@ -95,9 +95,9 @@ def _fds_silenced(fds: tuple[int, ...] = (1, 2)):
                 continue
         yield
     finally:
-        for fd, copy in reversed(saved):
-            os.dup2(copy, fd)
-            os.close(copy)
+        for fd, kept in reversed(saved):
+            os.dup2(kept, fd)
+            os.close(kept)
         os.close(devnull)
 
 

@@ -12,7 +12,6 @@ the learner would (its observer runs the update); ``lab.update()`` recomputes di
 from __future__ import annotations
 
 import html
-import io
 import time
 from typing import Any, Callable
 

@@ -31,7 +31,6 @@ from typing import Any
 
 from grader import nbgrader as R
 from . import feedback as fb
-from . import results as res
 
 
 def feedback_exporter() -> type:

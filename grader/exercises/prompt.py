@@ -1,7 +1,6 @@
 """The Markdown prompt a learner reads for an exercise (the build puts it where the spec cell was)."""
 from __future__ import annotations
 
-from typing import Any
 
 from grader.exercises.spec import ExerciseSpec
 

@@ -10,7 +10,6 @@ import textwrap
 from pathlib import Path
 from typing import Any, Callable
 
-import nbformat
 
 from driftlab.errors import SpecError
 from driftlab.exercises.entries import Entry, define

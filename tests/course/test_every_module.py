@@ -6,10 +6,8 @@ its own misconception and no points, and the release gives nothing away.
 """
 from __future__ import annotations
 
-import re
 import shutil
 import textwrap
-from pathlib import Path
 
 import nbformat
 import pytest

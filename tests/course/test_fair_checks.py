@@ -12,7 +12,7 @@ from datetime import datetime
 import nbformat
 import pytest
 
-from tests.support import errors, execute, release_path, results
+from tests.support import errors, execute, release_path
 
 MODULE = "02_detecting_drift"
 RIGHT_TEXT = ("The distributions are detectably different, but by a negligible amount: record it and keep "

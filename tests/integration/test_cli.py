@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from tests.support import MODULES, ROOT
+from tests.support import MODULES
 
 BIN = Path(sys.executable).parent
 

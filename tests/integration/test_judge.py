@@ -9,7 +9,7 @@ import time
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook, new_output
+from nbformat.v4 import new_code_cell, new_output
 
 from driftlab.exercises import bank
 from driftlab.exercises.answers import read_choice
