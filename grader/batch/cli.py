@@ -118,7 +118,9 @@ def check_args(args: argparse.Namespace, course: Path) -> list[str]:
 
 def take_in(args: argparse.Namespace, modules: list[str], work: Path) -> ik.Intake:
     """The submissions and other files of the input (a zip is extracted into ``work``)."""
-    found = ik.discover(ik.open_input(args.submissions.resolve(), work), modules, args.module)
+    folder, skipped = ik.open_input(args.submissions.resolve(), work)
+    found = ik.discover(folder, modules, args.module)
+    found.unmatched = skipped + found.unmatched
     print(f"found {len(found.submissions)} submissions ({len({s.student for s in found.submissions})} learners), "
           f"{len(found.unmatched)} other files", file=sys.stderr)
     if not found.submissions and not found.unmatched:
@@ -153,15 +155,16 @@ def plan(submissions: list[ik.Submission], cache: dict[str, dict], args: argpars
             continue
         _forget(out, sub.student, sub.module)
         prep = ik.prepare(raw)
+        notes = ([sub.note] if sub.note else []) + prep.notes
         if prep.content is None:
             todo.rows.append(res.Row(sub.student, sub.module, res.NOT_GRADED, reason=prep.reason, source=sub.origin,
-                                     pattern=sub.pattern, sha256=sha, key=key))
+                                     pattern=sub.pattern, sha256=sha, key=key, notes="; ".join(notes)))
             continue
         path = prepared / sub.student / f"{sub.module}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(prep.content)
         todo.jobs.append(wk.Job(sub.student, sub.module, path, key))
-        todo.origin[(sub.student, sub.module)] = (sub, sha, key, prep.notes)
+        todo.origin[(sub.student, sub.module)] = (sub, sha, key, notes)
     return todo
 
 

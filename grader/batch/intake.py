@@ -16,14 +16,22 @@ For moodle and canvas the module is read from the file name (it must contain a m
 ``02_detecting_drift-1.ipynb``), or is the ``default_module`` given on the command line.
 
 Every other file is *listed* as unmatched with the reason (unknown name pattern, unknown module,
-not a notebook, system file, superseded by a later submission …), never silently dropped. When one
-learner has several files for one module, the latest is graded (Canvas submission id, then file
-modification time, then name) and the others are listed as superseded.
+not a notebook, system file, symbolic link, a zip entry skipped as unsafe or too large, superseded
+by a later submission …), never silently dropped. When one learner has several files for one
+module, the latest is graded (Canvas submission id, then file modification time, then name) and the
+others are listed as superseded.
+
+Student ids keep every learner distinct: letters of any script are kept (``学生一``), other
+characters become ``_``, and when two different names still come out the same (``a b`` and
+``a_b``), each gets a short suffix from its own name and the collision is noted on both rows.
+Symbolic links are never followed or read: a link named like a submission is listed, not graded.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import stat
 import re
 import shutil
 import time
@@ -40,7 +48,8 @@ MOODLE_DIR = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?:file|on
 CANVAS_FILE = re.compile(r"^(?P<name>[^_]+?)(?:_late)?_(?P<uid>\d+)_(?P<subid>\d+)_(?P<file>.+)$", re.I)
 PLAIN_FILE = re.compile(r"^(?P<student>.+?)__(?P<module>[^_].*)\.ipynb$")
 SYSTEM_PARTS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", ".DS_Store", "Thumbs.db"}
-SAFE_ID = re.compile(r"[^A-Za-z0-9_.@+-]")
+SAFE_ID = re.compile(r"[^\w.@+-]")  # \w: letters and digits of every script
+MAX_ENTRY_BYTES = 64 * 1024 * 1024  # a zip entry larger than this is not extracted (a notebook is far smaller)
 
 
 @dataclass
@@ -53,6 +62,8 @@ class Submission:
     origin: str  # its path relative to the input root, for messages
     pattern: str
     order: tuple = ()  # larger = later submission
+    raw_student: str = ""  # the learner's name or id as the input gave it
+    note: str = ""  # e.g. how the student id was made unique
 
     @property
     def key(self) -> tuple[str, str]:
@@ -74,32 +85,55 @@ class Intake:
 
 
 def safe_student_id(raw: str) -> str:
-    """A student id usable as an nbgrader folder name (letters, digits and ``_.@+-``)."""
+    """A student id usable as an nbgrader folder name: letters and digits of any script, ``_.@+-``."""
     cleaned = SAFE_ID.sub("_", raw.strip()).strip("._")
     return cleaned or "unknown"
 
 
-def open_input(source: Path, scratch: Path) -> Path:
-    """The folder to scan: ``source`` itself, or a zip extracted (safely) into ``scratch``."""
+def _zip_skip_reason(info: zipfile.ZipInfo) -> str | None:
+    """Why a zip entry is not extracted (None: extract it)."""
+    name = PurePosixPath(info.filename)
+    mode = info.external_attr >> 16
+    if name.is_absolute() or info.filename.startswith(("/", "\\")) or ":" in name.parts[0]:
+        return "zip entry with an absolute path (not extracted)"
+    if ".." in name.parts:
+        return "zip entry that points outside the archive (path traversal, not extracted)"
+    if stat.S_ISLNK(mode):
+        return "symbolic link in the zip (never followed or read)"
+    if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        return "device, pipe or other special file in the zip (not extracted)"
+    if info.file_size > MAX_ENTRY_BYTES:
+        return f"zip entry larger than {MAX_ENTRY_BYTES // 2**20} MiB (not extracted)"
+    return None
+
+
+def open_input(source: Path, scratch: Path) -> tuple[Path, list["Unmatched"]]:
+    """The folder to scan — ``source`` itself, or a zip extracted (safely) into ``scratch`` — and
+    every zip entry that was not extracted, with the reason."""
     if source.is_dir():
-        return source
+        return source, []
     if zipfile.is_zipfile(source):
         target = scratch / "input"
         if target.exists():
             shutil.rmtree(target)
         target.mkdir(parents=True)
+        skipped: list[Unmatched] = []
         with zipfile.ZipFile(source) as zf:
             for info in zf.infolist():
-                name = PurePosixPath(info.filename)
-                if info.is_dir() or name.is_absolute() or ".." in name.parts:
+                if info.is_dir():
                     continue
+                reason = _zip_skip_reason(info)
+                if reason:
+                    skipped.append(Unmatched(info.filename, reason))
+                    continue
+                name = PurePosixPath(info.filename)
                 dest = target.joinpath(*name.parts)
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(info) as src, open(dest, "wb") as out:
                     shutil.copyfileobj(src, out)
                 stamp = time.mktime(info.date_time + (0, 0, -1))
                 os.utime(dest, (stamp, stamp))
-        return target
+        return target, skipped
     raise DriftLabError(f"{source} is neither a folder nor a zip file")
 
 
@@ -148,21 +182,59 @@ def classify(rel: PurePosixPath, modules: list[str], default_module: str | None 
     return "file name does not follow a known pattern (see `driftlab grade --help`)"
 
 
+def _files(root: Path) -> tuple[list[Path], list[Path]]:
+    """Regular files under ``root`` and symbolic links (files or folders), never following a link."""
+    files, links = [], []
+    for folder, dirs, names in os.walk(root, followlinks=False):
+        for name in sorted(dirs + names):
+            path = Path(folder) / name
+            if path.is_symlink():
+                links.append(path)
+            elif name in names and path.is_file():
+                files.append(path)
+    return sorted(files), sorted(links)
+
+
+def _unique_ids(raw_names: set[str]) -> dict[str, tuple[str, str]]:
+    """``{raw name: (student id, note)}``: distinct names always get distinct ids."""
+    by_id: dict[str, list[str]] = {}
+    for raw in sorted(raw_names):
+        by_id.setdefault(safe_student_id(raw), []).append(raw)
+    out = {}
+    for sid, raws in by_id.items():
+        if len(raws) == 1:
+            out[raws[0]] = (sid, "")
+            continue
+        names = ", ".join(repr(r) for r in raws)
+        for raw in raws:
+            suffix = hashlib.sha256(raw.encode()).hexdigest()[:6]
+            out[raw] = (f"{sid}-{suffix}", f"student id made unique: the names {names} give the same id {sid!r}")
+    return out
+
+
 def discover(root: Path, modules: list[str], default_module: str | None = None) -> Intake:
     """Every submission under ``root``, one per (student, module), and everything else, listed."""
     intake = Intake()
     candidates: dict[tuple[str, str], list[Submission]] = {}
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+    found_subs: list[tuple[Path, PurePosixPath, tuple]] = []
+    files, links = _files(root)
+    for link in links:
+        rel = PurePosixPath(link.relative_to(root).as_posix())
+        intake.unmatched.append(Unmatched(str(rel), "symbolic link (never followed or read as a submission)"))
+    for path in files:
         rel = PurePosixPath(path.relative_to(root).as_posix())
         found = classify(rel, modules, default_module)
         if isinstance(found, str):
             intake.unmatched.append(Unmatched(str(rel), found))
             continue
-        pattern, student, module, order = found
+        found_subs.append((path, rel, found))
+    ids = _unique_ids({found[1] for _, _, found in found_subs})
+    for path, rel, (pattern, student, module, order) in found_subs:
         # nbgrader layout: prefer the notebook named like the module's
         preferred = 1 if pattern == "nbgrader" and module in rel.stem else 0
-        sub = Submission(safe_student_id(student), module, path, str(rel), pattern,
-                         order=(preferred,) + order + (path.stat().st_mtime, str(rel)))
+        sid, note = ids[student]
+        sub = Submission(sid, module, path, str(rel), pattern,
+                         order=(preferred,) + order + (path.stat().st_mtime, str(rel)), raw_student=student, note=note)
         candidates.setdefault(sub.key, []).append(sub)
     for key, subs in sorted(candidates.items()):
         subs.sort(key=lambda s: s.order)

@@ -80,11 +80,44 @@ def test_intake_keeps_the_latest_of_several_files_and_reads_zips(tmp_path):
         for p in src.iterdir():
             zf.write(p, p.name)
         zf.writestr("../evil__02_detecting_drift.ipynb", b"{}")  # zip-slip: never written outside
-    folder = ik.open_input(archive, tmp_path / "work")
+        zf.writestr("/abs__02_detecting_drift.ipynb", b"{}")
+        link = zipfile.ZipInfo("link__02_detecting_drift.ipynb")
+        link.external_attr = (0o120777 << 16)  # a symbolic link stored in the zip
+        zf.writestr(link, "../../solutions/02_detecting_drift/02_detecting_drift.ipynb")
+        fifo = zipfile.ZipInfo("fifo__02_detecting_drift.ipynb")
+        fifo.external_attr = (0o010644 << 16)  # a named pipe
+        zf.writestr(fifo, b"")
+    folder, skipped = ik.open_input(archive, tmp_path / "work")
     found = ik.discover(folder, MODULES)
     assert [s.path.read_bytes() for s in found.submissions] == [b"new"]
     assert any("superseded" in u.reason for u in found.unmatched)
     assert not (tmp_path / "evil__02_detecting_drift.ipynb").exists()
+    reasons = {u.origin: u.reason for u in skipped}  # nothing skipped silently: each entry listed, with why
+    assert "path traversal" in reasons["../evil__02_detecting_drift.ipynb"]
+    assert "absolute path" in reasons["/abs__02_detecting_drift.ipynb"]
+    assert "symbolic link" in reasons["link__02_detecting_drift.ipynb"]
+    assert "special file" in reasons["fifo__02_detecting_drift.ipynb"]
+
+
+def test_intake_keeps_every_learner_distinct_and_never_reads_a_link(tmp_path):
+    _touch(tmp_path, "学生一__07_test.ipynb", b"one")
+    _touch(tmp_path, "学生二__07_test.ipynb", b"two")
+    _touch(tmp_path, "ana maria__07_test.ipynb", b"a")  # "ana maria" and "ana_maria" give the same id
+    _touch(tmp_path, "ana_maria__07_test.ipynb", b"b")
+    (tmp_path / "solutions").mkdir()
+    _touch(tmp_path, "solutions/07_test.ipynb", b"instructor")
+    (tmp_path / "mallory__07_test.ipynb").symlink_to(tmp_path / "solutions" / "07_test.ipynb")
+    (tmp_path / "linked_dir").symlink_to(tmp_path / "solutions", target_is_directory=True)
+    found = ik.discover(tmp_path, ["07_test"])
+    by_content = {s.path.read_bytes(): s for s in found.submissions}
+    assert set(by_content) == {b"one", b"two", b"a", b"b"}  # four learners, four submissions
+    assert by_content[b"one"].student == "学生一" and by_content[b"two"].student == "学生二"
+    assert len({s.student for s in found.submissions}) == 4
+    assert by_content[b"a"].student != by_content[b"b"].student
+    assert "made unique" in by_content[b"a"].note and "made unique" in by_content[b"b"].note
+    reasons = {u.origin: u.reason for u in found.unmatched}
+    assert "symbolic link" in reasons["mallory__07_test.ipynb"] and "symbolic link" in reasons["linked_dir"]
+    assert not any(s.path.is_symlink() for s in found.submissions)
 
 
 def test_prepare_rejects_broken_files_and_repairs_fixable_ones():
@@ -179,6 +212,7 @@ def test_grade_command_is_registered():
 
 TINY = hostile.TINY
 REAL = {"d-right": "right", "d-wrong": "wrong", "d-untouched": "untouched"}
+UNICODE = {"学生一": "right", "学生二": "wrong"}
 
 
 def _grade(corpus: Path, out: Path, course: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -202,6 +236,8 @@ def graded(tmp_path_factory):
     corpus = base / "corpus"
     cases = hostile.build_corpus(corpus, TINY, root=template)
     (corpus / "notes.txt").write_text("not a submission")
+    for student, mode in UNICODE.items():  # learners whose names are not in Latin script
+        hostile.write_notebook(hostile.answered(TINY, mode, template), corpus / f"{student}__{TINY}.ipynb")
     for student, mode in REAL.items():
         hostile.write_notebook(hostile.answered(MODULE, mode, template),
                                corpus / "submitted" / student / MODULE / f"{MODULE}.ipynb")
@@ -221,7 +257,7 @@ def graded(tmp_path_factory):
 @pytest.mark.slow
 def test_every_learner_appears_with_a_status(graded):
     rows = _rows(graded["out"])
-    students = list(graded["cases"]) + list(REAL)
+    students = list(graded["cases"]) + list(REAL) + list(UNICODE)
     assert set(rows) == {(s, m) for s in students for m in (MODULE, TINY)}
     for row in rows.values():
         if row["status"] == res.GRADED:
@@ -233,6 +269,14 @@ def test_every_learner_appears_with_a_status(graded):
     assert rows[("d-right", MODULE)]["pattern"] == "nbgrader" and rows[("h-right", TINY)]["pattern"] == "plain"
     assert "download/notes.txt" in (graded["out"] / "unmatched.csv").read_text()
     assert "[##############################]" in graded["proc"].stderr  # the progress bar
+
+
+@pytest.mark.slow
+def test_learners_with_non_latin_names_are_graded_each_on_their_own(graded):
+    rows = _rows(graded["out"])
+    full = hostile.max_score(TINY, graded["template"])
+    assert float(rows[("学生一", TINY)]["score"]) == full and float(rows[("学生二", TINY)]["score"]) == 0
+    assert (graded["out"] / rows[("学生一", TINY)]["feedback"]).exists()
 
 
 @pytest.mark.slow
