@@ -145,7 +145,7 @@ def verdict_outputs(entry: Entry, verdict: Verdict, flags: list[str]) -> list[An
     """What the judge writes into a test cell: the card (with the worked solution, for feedback), the
     result record reports read, and — unless the answer is right — one error, so nbgrader gives 0."""
     record = {**result_record(entry, verdict, attempt=0), "judge": True, "flags": flags}
-    card = render_html(entry, verdict, attempts_left=None, show_solution=True, hints=False)
+    card = render_html(entry, verdict, attempts_left=None, show_solution=True, hints=0)
     outputs = [new_output("display_data", data={"text/html": card, "text/plain": render_text(entry, verdict),
                                                 RESULT_MIME: record})]
     if verdict.status != CORRECT:

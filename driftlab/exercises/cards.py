@@ -27,8 +27,22 @@ def md_to_html(text: str) -> str:
     return "<br>".join(out.splitlines())
 
 
+def hints_unlocked(entry: Entry, wrong_attempts: int) -> int:
+    """How many hints a learner sees: one more per wrong attempt (the first after the first try)."""
+    return min(len(entry.hints), max(0, wrong_attempts))
+
+
+def hints_html(entry: Entry, shown: int) -> str:
+    """The hints unlocked so far, and how many are still to come."""
+    items = "".join(f"<li>{md_to_html(h)}</li>" for h in entry.hints[:shown])
+    more = len(entry.hints) - shown
+    later = (f"<p>{more} more hint{'s' if more != 1 else ''} after your next wrong attempt"
+             f"{'s' if more != 1 else ''}.</p>") if more else ""
+    return f"<details><summary>💡 Hint{'s' if shown > 1 else ''} (click to show)</summary><ul>{items}</ul>{later}</details>"
+
+
 def render_html(entry: Entry, verdict: Verdict, *, attempts_left: int | None,
-                show_solution: bool, exam: bool = False, hints: bool = True, open_solution: bool = False) -> str:
+                show_solution: bool, exam: bool = False, hints: int = 0, open_solution: bool = False) -> str:
     """The learner-facing card for one check (a ``check()`` cell's output, a practice widget's, the judge's)."""
     status = verdict.status if verdict.status in LABELS else INCORRECT
     colour, symbol, label = COLOURS[status], SYMBOLS[status], LABELS[status]
@@ -46,8 +60,7 @@ def render_html(entry: Entry, verdict: Verdict, *, attempts_left: int | None,
         free = " (an answer that could not be read costs no attempt)" if verdict.status == UNREADABLE else ""
         parts.append(f"<p>Attempts left: {attempts_left}{free}</p>")
     if hints and entry.hints and verdict.status != CORRECT and not exam:
-        hints_html = "".join(f"<li>{md_to_html(h)}</li>" for h in entry.hints)
-        parts.append(f"<details><summary>💡 Hint (click to show)</summary><ul>{hints_html}</ul></details>")
+        parts.append(hints_html(entry, hints))
     if show_solution and entry.solution:
         parts.append(solution_html(entry, open_=open_solution))
     parts.append("</div>")

@@ -15,7 +15,7 @@ from typing import Any, Callable
 from driftlab.errors import NotStarted
 from driftlab.exercises import bank as bank_mod
 from driftlab.exercises import blanks
-from driftlab.exercises.cards import render_html, render_text, result_record, results_html
+from driftlab.exercises.cards import hints_unlocked, render_html, render_text, result_record, results_html
 from driftlab.exercises.entries import CORRECT, INCORRECT, UNANSWERED, BlanksEntry, Entry, Verdict
 from driftlab.exercises.isolation import run_isolated
 from driftlab.protocol import RESULT_MIME
@@ -204,7 +204,8 @@ def check(exercise: str) -> None:
         "misconception": None, "difficulty": entry.difficulty, "points": entry.points,
         "graded": entry.graded, "exam": True}
     _display({
-        "text/html": render_html(entry, verdict, attempts_left=left, show_solution=show_solution, exam=sess.exam),
+        "text/html": render_html(entry, verdict, attempts_left=left, show_solution=show_solution, exam=sess.exam,
+                                 hints=hints_unlocked(entry, len(sess.tried.get(exercise, [])))),
         "text/plain": render_text(entry, verdict, exam=sess.exam),
         RESULT_MIME: record,
     })
@@ -220,7 +221,11 @@ def hint(exercise: str) -> None:
     if entry is None:
         print(f"Unknown exercise {exercise!r}.")
         return
-    lines = "\n".join(f"- {h}" for h in entry.hints) or "No hint for this one."
+    shown = max(1, hints_unlocked(entry, len(sess.tried.get(exercise, []))))  # the first one on request
+    more = len(entry.hints) - shown
+    lines = "\n".join(f"- {h}" for h in entry.hints[:shown]) or "No hint for this one."
+    if more > 0:
+        lines += f"\n\n({more} more after your next wrong attempt{'s' if more > 1 else ''}.)"
     _display({"text/markdown": f"**Hint — {entry.title}**\n\n{lines}", "text/plain": lines})
 
 

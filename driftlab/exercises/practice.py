@@ -11,7 +11,7 @@ from typing import Any
 
 import ipywidgets as W
 
-from driftlab.exercises.cards import md_to_html, render_html
+from driftlab.exercises.cards import hints_unlocked, md_to_html, render_html
 from driftlab.exercises.entries import CORRECT, INCORRECT, ChoiceEntry, Entry
 
 
@@ -85,14 +85,17 @@ class PracticeWidget:
             self.solved = True
         show = verdict.status == CORRECT or (verdict.status == INCORRECT and self.attempts_left == 0)
         self.feedback.value = render_html(self.entry, verdict, attempts_left=None, show_solution=show,
-                                          hints=False, open_solution=True)
+                                          hints=0, open_solution=True)
         self.status.value = self._attempts_text() if not self.solved else "Solved ✔"
         return verdict.status
 
     def show_hint(self) -> None:
         """The Hint button."""
-        hints = "".join(f"<li>{md_to_html(h)}</li>" for h in self.entry.hints) or "<li>No hint for this one.</li>"
-        self.hint.value = f'<div role="note" aria-live="polite"><strong>💡 Hint</strong><ul>{hints}</ul></div>'
+        shown = max(1, hints_unlocked(self.entry, len(self.tried)))  # the first on request, one more per wrong try
+        hints = "".join(f"<li>{md_to_html(h)}</li>" for h in self.entry.hints[:shown]) or "<li>No hint for this one.</li>"
+        more = len(self.entry.hints) - shown
+        later = f"<p>{more} more after your next wrong attempt{'s' if more > 1 else ''}.</p>" if more > 0 else ""
+        self.hint.value = f'<div role="note" aria-live="polite"><strong>💡 Hint</strong><ul>{hints}</ul>{later}</div>'
 
 
 __all__ = ["PracticeWidget"]

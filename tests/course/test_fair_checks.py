@@ -139,3 +139,17 @@ def test_results_show_worked_solutions_only_for_solved_or_used_up_exercises(ran)
     cells, _ = ran
     html = _html(cells["r"])
     assert html.count("Worked solution") == 1  # detect-effect is solved; the others still have attempts
+
+
+@pytest.mark.slow
+def test_one_more_hint_per_wrong_attempt_and_the_card_says_how_many_remain(ran):
+    from driftlab.exercises.cards import md_to_html
+    from tests.support import compiled
+
+    cells, _ = ran
+    first, second = (md_to_html(h) for h in compiled(MODULE)["detect-task1"].hints)
+    after_one = _html(cells["c8"])  # the first wrong attempt at detect-task1
+    assert first in after_one and second not in after_one and "1 more hint after your next wrong attempt" in after_one
+    after_two = _html(cells["c10"])  # the second
+    assert first in after_two and second in after_two and "more hint" not in after_two
+    assert "Hint" not in _html(cells["c6"])  # nothing tried yet: no hint pushed
