@@ -75,7 +75,7 @@ class LabResult:
     def summary(self) -> str:
         """The scoreboard as one line of text."""
         s = self.scoreboard
-        return (f"Days degraded: {s['days_degraded']} · False alerts: {s['false_alerts']} · "
+        return (f"Days degraded: {s['days_degraded']} · Alerts without harm: {s['alerts_without_harm']} · "
                 f"Retrains: {s['retrains']} · Pipeline fixes: {s['fixes']} · "
                 f"Final accuracy: {s['final_accuracy']:.3f}")
 
@@ -131,7 +131,7 @@ def run(drift: Drift | None = None, monitoring: Monitoring | None = None,
     day; monitoring then compares against the new training data.  ``fix_pipeline``: a unit bug
     stops ``fix_delay`` days later (nothing to fix otherwise).  Scoreboard: days degraded (the
     deployed model's accuracy over the trailing ``degraded_window`` days below
-    ``accuracy_threshold``), false alerts (alert days with the model not degraded and clean data:
+    ``accuracy_threshold``), alerts without harm (alert days with the model not degraded and clean data:
     nothing needed doing), retrains, pipeline fixes, final accuracy (last 30 days).
     """
     drift = drift or Drift()
@@ -216,7 +216,7 @@ def run(drift: Drift | None = None, monitoring: Monitoring | None = None,
     true_acc = (cs[days + 1] - cs[lo]) / ((days + 1 - lo) * PER_DAY)
     degraded = true_acc < accuracy_threshold
     final = float(correct_day[-DAYS_PER_MONTH:].sum() / (DAYS_PER_MONTH * PER_DAY))
-    board = {"days_degraded": int(degraded.sum()), "false_alerts": int((alert & ~degraded & dq_ok).sum()),
+    board = {"days_degraded": int(degraded.sum()), "alerts_without_harm": int((alert & ~degraded & dq_ok).sum()),
              "alert_days": int(alert.sum()), "retrains": len(retrains), "fixes": len(fixes),
              "final_accuracy": round(final, 4)}
     drift_on = (data.level > 0) & ((days < fix_day) if has_bug else True)

@@ -212,7 +212,7 @@ class DriftLab:
         self.scoreboard.value = (
             '<div role="status" aria-live="polite" class="driftlab-scoreboard" style="font-size:1.05em">'
             f"<strong>Scoreboard</strong> ({html.escape(r.policy)} policy): "
-            f"days degraded <strong>{s['days_degraded']}</strong> · false alerts <strong>{s['false_alerts']}</strong>"
+            f"days degraded <strong>{s['days_degraded']}</strong> · alerts without harm <strong>{s['alerts_without_harm']}</strong>"
             f" (of {s['alert_days']} alert days) · retrains <strong>{s['retrains']}</strong> · "
             f"pipeline fixes <strong>{s['fixes']}</strong> · final accuracy <strong>{s['final_accuracy']:.3f}</strong>"
             "</div>")

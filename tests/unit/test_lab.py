@@ -31,7 +31,7 @@ def test_shapes_and_tables(quiet):
     assert quiet.scores.shape == (L.DAYS, len(FEATURES))
     daily, monthly = quiet.daily(), quiet.monthly()
     assert len(daily) == L.DAYS and len(monthly) == L.DAYS // L.DAYS_PER_MONTH
-    assert set(quiet.scoreboard) >= {"days_degraded", "false_alerts", "retrains", "fixes", "final_accuracy"}
+    assert set(quiet.scoreboard) >= {"days_degraded", "alerts_without_harm", "retrains", "fixes", "final_accuracy"}
     assert "Final accuracy" in quiet.summary()
 
 
