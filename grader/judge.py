@@ -115,11 +115,17 @@ def run_snippets(snippets: list[dict[str, Any]], timeout: float) -> list[list[Ou
 
 
 def _outputs_record(cell: Any, exercise: str) -> dict[str, Any] | None:
-    records = [o for o in cell.get("outputs", []) if OUTPUTS_MIME in o.get("data", {})]
-    for output in records:
-        record = output["data"][OUTPUTS_MIME]
-        record = json.loads(record) if isinstance(record, str) else dict(record)
-        if record.get("exercise") == exercise:
+    """The kernel's report of a function's outputs in this test cell (anything malformed: None)."""
+    for output in cell.get("outputs", []):
+        data = output.get("data", {}) if isinstance(output, dict) else {}
+        if not isinstance(data, dict) or OUTPUTS_MIME not in data:
+            continue
+        try:
+            record = data[OUTPUTS_MIME]
+            record = json.loads(record) if isinstance(record, str) else dict(record)
+        except (TypeError, ValueError):
+            continue
+        if isinstance(record, dict) and record.get("exercise") == exercise:
             return record
     return None
 
@@ -136,7 +142,9 @@ def judge_function(entry: FunctionEntry, record: dict[str, Any] | None) -> Verdi
     try:
         outcomes = [Outcome(**{k: o[k] for k in ("value", "error", "not_implemented") if k in o})
                     for o in record.get("outcomes", [])]
-    except (TypeError, AttributeError):
+        if any(not isinstance(o.error, (str, type(None))) or not isinstance(o.not_implemented, bool) for o in outcomes):
+            outcomes = []
+    except (TypeError, AttributeError, KeyError):
         outcomes = []
     return entry.judge(outcomes)
 

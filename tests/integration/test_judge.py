@@ -160,3 +160,16 @@ def test_plain_nbgrader_flags_the_display_hook_cheat(plain_graded):
     for cell in graded.cells:  # nothing the kernel printed survives in a test cell
         for out in cell.get("outputs", []) if cell.metadata.get("nbgrader", {}).get("grade") else []:
             assert out.output_type != "execute_result" and OUTPUTS_MIME not in out.get("data", {})
+
+
+@pytest.mark.parametrize("forged", [
+    ["not", "a", "dict"], "not json {", {"exercise": "detect-fwer", "state": "ran", "outcomes": {"a": 1}},
+    {"exercise": "detect-fwer", "state": "ran", "outcomes": ["x", 3, None]},
+    {"exercise": "detect-fwer", "state": "ran", "outcomes": [{"value": 1, "error": ["x"]}] * 8},
+])
+def test_a_malformed_report_in_a_test_cell_earns_nothing_and_never_crashes_the_judge(forged):
+    entry = _entry()
+    cell = new_code_cell("check('detect-fwer')")
+    cell.outputs = [new_output("display_data", data={"text/plain": "", OUTPUTS_MIME: forged})]
+    verdict = J.judge_function(entry, J._outputs_record(cell, entry.id))
+    assert verdict.status != CORRECT
