@@ -36,7 +36,6 @@ from driftlab.exercises.blanks import strip_solution_marks
 from driftlab.exercises.cards import render_html, render_text, result_record
 from driftlab.exercises.entries import (CORRECT, INCORRECT, UNANSWERED, BlanksEntry, ChoiceEntry, Entry,
                                         FunctionEntry, Verdict)
-from driftlab.exercises.answers import read_choice
 from driftlab.exercises.probing import Outcome
 from driftlab.protocol import (ANSWER_MAGIC, ANSWER_SUFFIX, BANK_ARG, OUTPUTS_MIME, RESULT_MIME, TEST_SUFFIX,
                                exercise_of, magic_body)
@@ -168,6 +167,13 @@ def verdict_outputs(entry: Entry, verdict: Verdict, flags: list[str]) -> list[An
     return outputs
 
 
+def _graded(verdict: Verdict) -> Verdict:
+    """At grading time an answer that cannot be read is simply not right (0 points, same message)."""
+    if verdict.status in (CORRECT, INCORRECT, UNANSWERED):
+        return verdict
+    return Verdict(verdict.exercise, INCORRECT, verdict.misconception, verdict.message, verdict.detail)
+
+
 def _claims(cell: Any) -> list[str]:
     """Signs that the learner's code tried to decide this cell itself (flagged for the instructor)."""
     flags = []
@@ -204,17 +210,12 @@ class JudgeTestCells(NbGraderPreprocessor):
             text = answer_text(nb.cells, index, exercise)
             if text is None:
                 verdicts[index] = entry.verdict(UNANSWERED, None, "Not answered: the answer cell is missing.")
-            elif isinstance(entry, ChoiceEntry):
-                reading = read_choice(text, entry.options)
-                verdicts[index] = (entry.judge(reading.letter) if reading.letter else
-                                   entry.verdict(UNANSWERED if reading.problem == "empty" else INCORRECT,
-                                                 reading.problem if reading.problem != "empty" else None,
-                                                 reading.message))
+            elif isinstance(entry, ChoiceEntry):  # reading a letter runs no learner code: judge it here
+                verdicts[index] = _graded(entry.assess(text))
             else:
                 code, fills, early = entry.read(text)
                 if early is not None:
-                    verdicts[index] = early if early.status == UNANSWERED else \
-                        entry.verdict(INCORRECT, early.misconception, early.message, early.detail)
+                    verdicts[index] = _graded(early)
                 else:
                     pending.append((index, entry, fills))
                     snippets.append({"code": code, "probes": list(entry.probes), "observe": list(entry.observe),
