@@ -1,16 +1,17 @@
 """nbgrader configuration of the Drift Lab course (the repository root is the course directory)."""
 import os
+import sys
 
 from nbgrader.preprocessors import (CheckCellMetadata, ClearHiddenTests, ClearMarkScheme, ClearOutput,
                                     ComputeChecksums, IncludeHeaderFooter, InstantiateTests, LockCells,
                                     SaveCells)
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, Execute, IgnorePattern, LimitOutput,
-                                    SaveAutoGrades)
+from nbgrader.preprocessors import AssignLatePenalties, IgnorePattern, LimitOutput, SaveAutoGrades
 
 from grader.build.preprocessors import AppendHiddenTests, ClearBlanks, EmbedBank, SpecsToPrompts
 from grader.judge import JudgeTestCells, StripKeys
+from grader.sandbox.kernel import SandboxedExecute
 
 c = get_config()  # noqa: F821 - provided by nbgrader
 
@@ -37,10 +38,21 @@ c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"Warning"
 # nbgrader's autograde steps with the trusted judge around Execute (grader/judge.py, docs/GRADING.md):
 # the kernel gets no key, and the judge, in this process, alone sets every test cell's result.
+# Execute runs each kernel in the grading sandbox (grader/sandbox: bubblewrap, limits; docs/GRADING.md).
 c.Autograde.autograde_preprocessors = [
-    StripKeys, Execute, IgnorePattern, JudgeTestCells, ClearMetadataPreprocessor, LimitOutput,
+    StripKeys, SandboxedExecute, IgnorePattern, JudgeTestCells, ClearMetadataPreprocessor, LimitOutput,
     SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
 ]
+# The sandbox of every process that runs learner code at grading time (the kernel, the blanks runner):
+# auto = bubblewrap where it works, else grading goes on with a loud warning; bwrap = required; off.
+c.Sandbox.mode = "auto"
+c.Sandbox.memory_mb = 3072  # all processes of one submission together (cgroup; else per process)
+c.Sandbox.cpu_seconds = 900  # CPU time of each process
+c.Sandbox.tasks = 256  # processes + threads at once
+# `nbgrader validate` builds nbgrader's own Execute step (its preprocessors are not configurable): its
+# kernels come into the sandbox as this process's default kernel provisioner (pyproject entry point).
+if sys.argv[1:2] == ["validate"]:
+    os.environ.setdefault("JUPYTER_DEFAULT_PROVISIONER_NAME", "driftlab-sandbox")
 # Deleted test cells come back (edited ones always do).
 c.OverwriteCells.add_missing_cells = True
 # Feedback never shows hidden tests (nbgrader#917).

@@ -40,6 +40,7 @@ from driftlab.exercises.probing import Outcome
 from driftlab.protocol import (ANSWER_MAGIC, ANSWER_SUFFIX, BANK_ARG, OUTPUTS_MIME, RESULT_MIME, TEST_SUFFIX,
                                exercise_of, magic_body)
 from grader.exercises.source import compile_notebook
+from grader.sandbox import LimitExceeded, Sandbox
 
 GENERIC = {"unknown", "raised-exception", "wrong-type", "timeout", "check-error", "not-run", "syntax-error"}
 _KEYS: dict[tuple[str, str], dict[str, Entry]] = {}
@@ -96,21 +97,34 @@ def answer_text(cells: list[Any], before: int, exercise: str) -> str | None:
     return strip_solution_marks(parsed[1] if parsed else chosen.source)
 
 
-def run_snippets(snippets: list[dict[str, Any]], timeout: float) -> list[list[Outcome]] | None:
-    """Run blanks snippets on their probes in a fresh interpreter (``driftlab.exercises.runner``)."""
+def run_snippets(snippets: list[dict[str, Any]], timeout: float, sandbox: Sandbox) -> list[list[Outcome]] | None:
+    """Run blanks snippets on their probes in a fresh sandboxed interpreter (``driftlab.exercises.runner``).
+
+    None when it could not report (timeout, crash); raises :class:`LimitExceeded` when the snippets hit
+    a limit of the sandbox.
+    """
     if not snippets:
         return []
-    with tempfile.TemporaryDirectory(prefix="driftlab-judge-") as scratch:
-        # A fresh interpreter with a minimal environment (this process's is the instructor's: trusted).
-        env = {"PATH": os.environ.get("PATH", ""), "HOME": scratch, "MPLBACKEND": "Agg", "LANG": "C.UTF-8",
-               **{k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS_", "OMP_", "MKL_", "PYTHONPATH"))}}
-        try:
-            proc = subprocess.run([sys.executable, "-s", "-m", "driftlab.exercises.runner"], cwd=scratch, env=env,
-                                  input=json.dumps(snippets), capture_output=True, text=True, timeout=timeout)
-            raw = json.loads(proc.stdout)
-        except (subprocess.TimeoutExpired, ValueError):
-            return None
-    return [[Outcome(**o) for o in outcomes] for outcomes in raw]
+    argv = [sys.executable, "-s", "-m", "driftlab.exercises.runner"]
+    if sandbox.active():
+        proc, breach = sandbox.run(argv, json.dumps(snippets), timeout)
+        if breach:
+            raise LimitExceeded(f"{breach} (in the fill-in-the-blank runner)")
+    else:
+        with tempfile.TemporaryDirectory(prefix="driftlab-judge-") as scratch:
+            # A fresh interpreter with a minimal environment (this process's is the instructor's).
+            env = {"PATH": os.environ.get("PATH", ""), "HOME": scratch, "MPLBACKEND": "Agg", "LANG": "C.UTF-8",
+                   **{k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS_", "OMP_", "MKL_"))}}
+            try:
+                proc = subprocess.run(argv, cwd=scratch, env=env, input=json.dumps(snippets), capture_output=True,
+                                      text=True, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc = None
+    try:
+        raw = json.loads(proc.stdout) if proc is not None else None
+        return None if raw is None else [[Outcome(**o) for o in outcomes] for outcomes in raw]
+    except (ValueError, TypeError):
+        return None
 
 
 def _outputs_record(cell: Any, exercise: str) -> dict[str, Any] | None:
@@ -220,7 +234,7 @@ class JudgeTestCells(NbGraderPreprocessor):
                     pending.append((index, entry, fills))
                     snippets.append({"code": code, "probes": list(entry.probes), "observe": list(entry.observe),
                                      "setup": entry.setup, "timeout": entry.timeout})
-        ran = run_snippets(snippets, self.snippet_timeout) if snippets else []
+        ran = run_snippets(snippets, self.snippet_timeout, Sandbox(parent=self)) if snippets else []
         for n, (index, entry, fills) in enumerate(pending):
             if ran is None or n >= len(ran):
                 verdicts[index] = entry.verdict(INCORRECT, "not-run", "Your code could not be run on the test inputs.")

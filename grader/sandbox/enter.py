@@ -1,0 +1,33 @@
+"""Join a sandbox's cgroups, set its resource limits, then become bubblewrap (runs outside the sandbox).
+
+    python -I -S enter.py SPEC_JSON bwrap ARGS… -- COMMAND…
+
+Started by :class:`grader.sandbox.box.Box` in place of ``bwrap`` itself, so that the sandbox is in
+its cgroups and under its limits *before* it starts any process: every process of the sandbox
+inherits both. Deliberately standalone (standard library only, no site packages: ``-I -S``), it
+costs a few milliseconds. A limit that cannot be applied stops the launch (exit 125) rather than
+run the learner's code with fewer limits than the instructor was told.
+"""
+import json
+import os
+import resource
+import sys
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    argv = sys.argv[2:]
+    try:
+        for procs in spec.get("cgroups", []):
+            with open(procs, "w") as fh:
+                fh.write(str(os.getpid()))
+        for name, value in spec.get("rlimits", {}).items():
+            resource.setrlimit(getattr(resource, name), (value, value))
+    except OSError as exc:
+        sys.stderr.write(f"driftlab sandbox: could not apply its limits: {exc}\n")
+        os._exit(125)
+    os.execvp(argv[0], argv)
+
+
+if __name__ == "__main__":
+    main()
