@@ -1,6 +1,6 @@
 """A long-lived nbgrader process that autogrades one submission at a time, on request.
 
-    python -m grader.batch.autograder COURSE OUT [--timeout S] [--no-feedback]
+    python -m grader.batch.autograder COURSE OUT [--timeout S] [--no-feedback] [--sandbox auto|bwrap|off]
 
 The parent (:mod:`grader.batch.workers`) starts one of these per worker. Each reads one JSON
 request per line on stdin — ``{"student", "module", "notebook"}`` — and for it
@@ -56,7 +56,7 @@ def feedback_exporter() -> type:
     return ReusedTemplatesHTMLExporter
 
 
-def load_api(course: Path, timeout: int | None):
+def load_api(course: Path, timeout: int | None, sandbox: str = "auto"):
     """An ``NbGraderAPI`` configured exactly as the ``nbgrader`` command is in ``course``."""
     from nbgrader.apps import NbGraderAPI
     from nbgrader.apps.baseapp import NbGrader
@@ -68,6 +68,7 @@ def load_api(course: Path, timeout: int | None):
     config.CourseDirectory.root = str(course)
     if timeout:
         config.Execute.timeout = int(timeout)
+    config.Sandbox.mode = sandbox
     config.GenerateFeedback.exporter_class = feedback_exporter()
     return NbGraderAPI(config=config)
 
@@ -108,12 +109,12 @@ def grade_one(api: Any, course: Path, out: Path, request: dict[str, str], feedba
     return reply
 
 
-def serve(course: Path, out: Path, timeout: int | None, feedback: bool) -> int:
+def serve(course: Path, out: Path, timeout: int | None, feedback: bool, sandbox: str = "auto") -> int:
     """Answer requests from stdin until it closes."""
     replies = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
     os.dup2(2, 1)  # anything else printed goes to the log, never into the replies
     sys.stdout = sys.stderr
-    api = load_api(course, timeout)
+    api = load_api(course, timeout, sandbox)
     print(json.dumps({"ready": True}), file=replies)
     for line in sys.stdin:
         if not line.strip():
@@ -134,8 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--timeout", type=int, default=None)
     parser.add_argument("--no-feedback", action="store_true")
+    parser.add_argument("--sandbox", choices=["auto", "bwrap", "off"], default="auto")
     args = parser.parse_args(argv)
-    return serve(args.course.resolve(), args.out.resolve(), args.timeout, not args.no_feedback)
+    return serve(args.course.resolve(), args.out.resolve(), args.timeout, not args.no_feedback, args.sandbox)
 
 
 if __name__ == "__main__":

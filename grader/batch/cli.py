@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import io
 import json
 import shutil
 import sys
@@ -32,11 +33,15 @@ from pathlib import Path
 from driftlab.errors import DriftLabError
 from grader.nbgrader import ROOT, course_modules
 
+from grader.sandbox import Sandbox, SandboxUnavailable
+from grader.sandbox.box import OFF_WARNING
+
 from . import gradebook as gbm
 from . import intake as ik
 from . import report as rp
 from . import results as res
 from . import workers as wk
+from .files import write_atomic
 
 STATE = "results.json"
 
@@ -79,6 +84,9 @@ def add_grade_command(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout", type=int, default=None,
                    help="per-cell time limit in seconds (default: the course's nbgrader_config.py)")
     p.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
+    p.add_argument("--sandbox", choices=["auto", "bwrap", "off"], default="auto",
+                   help="run learners' code in bubblewrap: auto = when installed (else a loud warning), "
+                        "bwrap = required, off = never (default: auto)")
     p.add_argument("--course", type=Path, default=None,
                    help="course directory (nbgrader_config.py + solutions/); default: this repository")
     p.set_defaults(func=run_grade)
@@ -104,6 +112,22 @@ class Plan:
     jobs: list[wk.Job] = field(default_factory=list)
     origin: dict[tuple[str, str], tuple[ik.Submission, str, str, list[str]]] = field(default_factory=dict)
     skipped: int = 0  # rows taken from the cache
+
+
+def sandbox_warning(mode: str) -> str | None:
+    """None when learners' code will run in the sandbox; else why not (every row and the report say so).
+
+    Prints the loud warning; raises DriftLabError for ``--sandbox bwrap`` where bubblewrap cannot run.
+    """
+    try:
+        why = Sandbox(mode=mode).unavailable()
+    except SandboxUnavailable as exc:
+        raise DriftLabError(f"{exc}. Install bubblewrap (`make setup` does) or use --sandbox auto.") from None
+    if why is None:
+        return None
+    bar = "!" * 100
+    print(f"{bar}\nWARNING — " + OFF_WARNING.format(why=why) + f"\n{bar}", file=sys.stderr)
+    return why
 
 
 def check_args(args: argparse.Namespace, course: Path) -> list[str]:
@@ -145,7 +169,8 @@ def plan(submissions: list[ik.Submission], cache: dict[str, dict], args: argpars
     for sub in submissions:
         raw = sub.path.read_bytes()
         sha = hashlib.sha256(raw).hexdigest()
-        key = f"{sha}:{fingerprints[sub.module]}:timeout={args.timeout}:feedback={not args.no_feedback}"
+        key = (f"{sha}:{fingerprints[sub.module]}:timeout={args.timeout}:feedback={not args.no_feedback}"
+               f":sandbox={args.unsandboxed is None}")
         old = cache.get(_cache_key(sub.student, sub.module))
         if old and old.get("key") == key and not args.regrade:
             row = res.Row.from_dict(old)
@@ -155,7 +180,7 @@ def plan(submissions: list[ik.Submission], cache: dict[str, dict], args: argpars
             continue
         _forget(out, sub.student, sub.module)
         prep = ik.prepare(raw)
-        notes = ([sub.note] if sub.note else []) + prep.notes
+        notes = ([sub.note] if sub.note else []) + prep.notes + ([f"not sandboxed: {args.unsandboxed}"] if args.unsandboxed else [])
         if prep.content is None:
             todo.rows.append(res.Row(sub.student, sub.module, res.NOT_GRADED, reason=prep.reason, source=sub.origin,
                                      pattern=sub.pattern, sha256=sha, key=key, notes="; ".join(notes)))
@@ -174,7 +199,8 @@ def autograde(todo: Plan, args: argparse.Namespace, modules: list[str], course: 
     workers = max(1, min(args.jobs, len(todo.jobs)))
     print(f"autograding {len(todo.jobs)} submissions with {workers} worker(s)…", file=sys.stderr)
     pool = wk.Pool(todo.jobs, modules, work, out, workers=workers, timeout=args.timeout,
-                   feedback=not args.no_feedback, progress=Progress(len(todo.jobs)), root=course)
+                   feedback=not args.no_feedback, progress=Progress(len(todo.jobs)), root=course,
+                   sandbox=args.sandbox)
     rows = []
     for (student, module), done in sorted(pool.run().items()):
         sub, sha, key, notes = todo.origin[(student, module)]
@@ -206,26 +232,28 @@ def merge_gradebook(rows: list[res.Row], template: Path | None, course: Path, wo
     gbm.merge(template / "gradebook.db", out / "gradebook.db", rows)
 
 
-def write_outputs(rows: list[res.Row], found: ik.Intake, cache: dict[str, dict], out: Path) -> None:
-    """grades.csv, unmatched.csv, report.html and results.json (with the updated re-run cache)."""
+def write_outputs(rows: list[res.Row], found: ik.Intake, cache: dict[str, dict], out: Path,
+                  warning: str | None = None) -> None:
+    """grades.csv, unmatched.csv and report.html, each written whole (``warning`` heads the report)."""
     for row in rows:
         if row.key:
             cache[_cache_key(row.student_id, row.module)] = row.as_dict()
     res.write_csv(rows, out / "grades.csv")
-    with open(out / "unmatched.csv", "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["file", "reason"])
-        for u in found.unmatched:
-            writer.writerow([u.origin, u.reason])
-    rp.render(rows, found.unmatched, out / "report.html")
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(["file", "reason"])
+    for u in found.unmatched:
+        writer.writerow([u.origin, u.reason])
+    write_atomic(out / "unmatched.csv", text.getvalue())
+    rp.render(rows, found.unmatched, out / "report.html", warning=warning)
 
 
 def write_state(rows: list[res.Row], found: ik.Intake, cache: dict[str, dict], out: Path) -> None:
     """results.json: every row and unmatched file, and the re-run cache."""
-    (out / STATE).write_text(json.dumps({
+    write_atomic(out / STATE, json.dumps({
         "rows": [r.as_dict() for r in rows],
         "unmatched": [u.__dict__ for u in found.unmatched],
-        "cache": cache}, indent=1), encoding="utf-8")
+        "cache": cache}, indent=1))
 
 
 def run_grade(args: argparse.Namespace) -> int:
@@ -236,6 +264,7 @@ def run_grade(args: argparse.Namespace) -> int:
     out = args.out.resolve()
     work = out / ".work"
     try:
+        args.unsandboxed = sandbox_warning(args.sandbox)
         modules = check_args(args, course)
         work.mkdir(parents=True, exist_ok=True)
         found = take_in(args, modules, work)
@@ -259,12 +288,12 @@ def run_grade(args: argparse.Namespace) -> int:
     rows = with_missing(rows, found.submissions, args.module)
 
     t2 = time.monotonic()
-    write_outputs(rows, found, cache, out)
+    write_outputs(rows, found, cache, out, warning=args.unsandboxed and OFF_WARNING.format(why=args.unsandboxed))
     merge_gradebook(rows, template, course, work, out)
     write_state(rows, found, cache, out)
     timings["report"] = time.monotonic() - t2
     timings["total"] = time.monotonic() - t0
-    (out / "timings.json").write_text(json.dumps(timings, indent=1), encoding="utf-8")
+    write_atomic(out / "timings.json", json.dumps(timings, indent=1))
     for folder in work.glob("worker-*"):
         if folder.is_dir():
             shutil.rmtree(folder, ignore_errors=True)

@@ -22,6 +22,7 @@ from typing import Any
 
 from driftlab.viz.palette import PALETTE
 
+from .files import write_atomic
 from .results import GRADED, Row
 
 GROUP_SHARE = 0.27
@@ -145,14 +146,16 @@ def _fmt(value: float | None, pattern: str = "{:.2f}") -> str:
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else pattern.format(value)
 
 
-def render(rows: list[Row], unmatched: list[Any], path: Path, title: str = "Drift Lab — class report") -> Path:
-    """Write the report; returns its path."""
+def render(rows: list[Row], unmatched: list[Any], path: Path, title: str = "Drift Lab — class report",
+           warning: str | None = None) -> Path:
+    """Write the report (atomically); ``warning`` is shown first, in bold (e.g. grading ran unsandboxed)."""
     esc = html.escape
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title>",
              "<style>body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}"
              "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}"
              "th{background:#f3f3f3}.warn{color:#D55E00}img{max-width:100%}</style></head><body>",
              f"<h1>{esc(title)}</h1>",
+             f"<p class='warn' role='alert'><strong>{esc(warning)}</strong></p>" if warning else "",
              f"<p>{len({r.student_id for r in rows})} learners · {len(rows)} (learner, module) rows · "
              f"generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. Scores come from nbgrader's gradebook "
              "(hidden tests); misconceptions from the checks' machine-readable results.</p>"]
@@ -209,5 +212,4 @@ def render(rows: list[Row], unmatched: list[Any], path: Path, title: str = "Drif
             parts.append(f"<tr><td>{esc(u.origin)}</td><td>{esc(u.reason)}</td></tr>")
         parts.append("</table>")
     parts.append("</body></html>")
-    path.write_text("\n".join(parts), encoding="utf-8")
-    return path
+    return write_atomic(path, "\n".join(parts))

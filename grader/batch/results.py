@@ -75,6 +75,9 @@ def explain_failure(error: str) -> str:
     if match:
         return (f"the notebook lacks the cell {match.group('cell')!r} (deleted, or made from an older "
                 "release of this module)")
+    match = re.search(r"LimitExceeded: (?P<reason>.+)", error)
+    if match:  # the sandbox stopped it (grader/sandbox): the reason names the limit
+        return match.group("reason")
     if error.startswith("course module could not be generated"):
         return error
     if error.startswith(("timeout:", "internal error")):
@@ -182,10 +185,15 @@ def row_for(done: Any, submission: Any, sha: str, key: str, notes: list[str]) ->
 
 
 def write_csv(rows: list[Row], path: Path) -> None:
+    """grades.csv, sorted by learner and module, written atomically."""
     import csv
+    import io
 
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
-        writer.writeheader()
-        for row in sorted(rows, key=lambda r: (r.student_id, r.module)):
-            writer.writerow(row.csv())
+    from .files import write_atomic
+
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=COLUMNS)
+    writer.writeheader()
+    for row in sorted(rows, key=lambda r: (r.student_id, r.module)):
+        writer.writerow(row.csv())
+    write_atomic(path, text.getvalue())

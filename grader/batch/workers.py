@@ -156,6 +156,7 @@ class Pool:
     root: Path = ROOT
     done: dict[tuple[str, str], Done] = field(default_factory=dict)
     template: Path | None = None  # the generated course the workers copied (set by run)
+    sandbox: str = "auto"  # Sandbox.mode of the grading processes (grader/sandbox)
 
     def budget(self) -> float:
         """Seconds one submission may take in all before its process is killed (a backstop only:
@@ -210,7 +211,7 @@ class Pool:
                                 self._generation += 1
                                 course = self.workdir / f"worker-{number}-{self._generation}"
                             process = _Autograder.start(template, course, self.out, log_path, self.timeout,
-                                                        self.feedback)
+                                                        self.feedback, self.sandbox)
                         reply = process.grade(job, self.budget())
                         break
                     except _Gone as exc:  # it died before taking this job: once more on a fresh process
@@ -267,7 +268,7 @@ class _Autograder:
 
     @classmethod
     def start(cls, template: Path, course: Path, out: Path, log_path: Path, timeout: int | None,
-              feedback: bool) -> "_Autograder":
+              feedback: bool, sandbox: str = "auto") -> "_Autograder":
         if course.exists():
             shutil.rmtree(course)
         shutil.copytree(template, course)
@@ -276,6 +277,7 @@ class _Autograder:
             cmd.append(f"--timeout={int(timeout)}")
         if not feedback:
             cmd.append("--no-feedback")
+        cmd.append(f"--sandbox={sandbox}")
         env = R.nbgrader_env()  # exactly what `nbgrader autograde` gets: the kernels must not see a difference
         with open(log_path, "a", encoding="utf-8") as log:
             proc = subprocess.Popen(cmd, cwd=course, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
