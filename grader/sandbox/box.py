@@ -26,9 +26,10 @@ from traitlets.config import LoggingConfigurable
 from driftlab.errors import GradingError
 
 from . import view
-from .limits import SIGXCPU_EXIT, Cgroups, Limits, make_cgroups, rlimits
+from .limits import PREFIX, SIGXCPU_EXIT, Cgroups, Limits, make_cgroups, rlimits, sweep_cgroups
 
 ENTER = Path(__file__).with_name("enter.py")
+SCRATCH = "dl-sbx-"  # scratch folders in the temporary directory: dl-sbx-<pid of the grading process>-<random>
 OFF_WARNING = ("SANDBOX OFF: {why}. Learners' code runs with your permissions: it can read solutions/ and "
                "gradebook.db, change the course and the installation, reach other submissions and the network, "
                "and leave processes running. Install bubblewrap (`make setup` does; Debian: apt-get install "
@@ -59,6 +60,26 @@ def _probe(bwrap: str) -> str | None:
     if proc.returncode != 0:
         return f"bubblewrap cannot create namespaces on this machine: {proc.stderr.strip()[:200]}"
     return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@lru_cache(maxsize=None)
+def _sweep() -> None:
+    """Once per process: remove what sandboxes of grading processes that were killed left behind."""
+    sweep_cgroups(_alive)
+    for folder in Path(tempfile.gettempdir()).glob(SCRATCH + "*"):
+        owner = folder.name[len(SCRATCH):].split("-")[0]
+        if owner.isdigit() and not _alive(int(owner)):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 _warned: set[str] = set()
@@ -100,8 +121,9 @@ class Sandbox(LoggingConfigurable):
 
     def open(self, files_from: str | os.PathLike | None = None) -> "Box":
         """A new sandbox; ``files_from`` is the folder whose regular files its scratch folder starts with."""
-        name = f"driftlab-{uuid.uuid4().hex[:12]}"
-        root = Path(tempfile.mkdtemp(prefix="dl-sbx-"))
+        _sweep()
+        name = f"{PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        root = Path(tempfile.mkdtemp(prefix=f"{SCRATCH}{os.getpid()}-"))
         box = Box(self, name, root, make_cgroups(name, self.limits))
         box.fill(Path(files_from) if files_from else None)
         return box
@@ -191,7 +213,7 @@ class Box:
             self.cgroups.kill_all()
             breach = self.cgroups.breach()
             self.cgroups.remove()
-        if breach is None and status == SIGXCPU_EXIT:
+        if breach is None and status == SIGXCPU_EXIT:  # without cgroups: the kernel's own CPU limit
             breach = self.sandbox.limits.messages()["cpu"]
         shutil.rmtree(self.root, ignore_errors=True)
         return breach

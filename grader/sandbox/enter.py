@@ -11,6 +11,7 @@ run the learner's code with fewer limits than the instructor was told.
 import json
 import os
 import resource
+import signal
 import sys
 
 
@@ -21,8 +22,9 @@ def main() -> None:
         for procs in spec.get("cgroups", []):
             with open(procs, "w") as fh:
                 fh.write(str(os.getpid()))
-        for name, value in spec.get("rlimits", {}).items():
-            resource.setrlimit(getattr(resource, name), (value, value))
+        for name, (soft, hard) in spec.get("rlimits", {}).items():
+            resource.setrlimit(getattr(resource, name), (soft, hard))
+        signal.signal(signal.SIGXCPU, signal.SIG_DFL)  # the CPU limit ends the process, even if inherited ignored
     except OSError as exc:
         sys.stderr.write(f"driftlab sandbox: could not apply its limits: {exc}\n")
         os._exit(125)

@@ -16,8 +16,10 @@ import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 SIGXCPU_EXIT = 128 + signal.SIGXCPU  # how bubblewrap reports a sandbox whose process hit RLIMIT_CPU
+PREFIX = "driftlab-"  # cgroup names: driftlab-<pid of the grading process>-<random>
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ class Cgroups:
             events = memory / ("memory.oom_control" if self.version == 1 else "memory.events")
             if _counter(events, "oom_kill") > 0:
                 return msg["memory"]
-        if self.cpu_seconds() > self.limits.cpu_seconds:
+        if self.cpu_seconds() >= self.limits.cpu_seconds:
             return msg["cpu"]
         return None
 
@@ -194,13 +196,18 @@ def make_cgroups(name: str, limits: Limits) -> Cgroups | None:
     return None
 
 
-def rlimits(limits: Limits, cgroup: bool) -> dict[str, int]:
-    """The rlimits every process of the sandbox gets (names of :mod:`resource` constants)."""
-    found = {"RLIMIT_CPU": limits.cpu_seconds, "RLIMIT_FSIZE": limits.file_mb << 20, "RLIMIT_CORE": 0}
+def rlimits(limits: Limits, cgroup: bool) -> dict[str, tuple[int, int]]:
+    """The (soft, hard) rlimits every process of the sandbox gets (names of :mod:`resource` constants).
+
+    The CPU limit's hard value is a few seconds above the soft one: at the soft limit the process gets
+    SIGXCPU (ends it, and says why in the exit status); at the hard limit, SIGKILL (says nothing).
+    """
+    found = {"RLIMIT_CPU": (limits.cpu_seconds, limits.cpu_seconds + 5),
+             "RLIMIT_FSIZE": (limits.file_mb << 20,) * 2, "RLIMIT_CORE": (0, 0)}
     if not cgroup:
-        found["RLIMIT_AS"] = limits.memory_mb << 20
+        found["RLIMIT_AS"] = (limits.memory_mb << 20,) * 2
         if os.geteuid() != 0:  # counted per user, so leave room for what the user already runs
-            found["RLIMIT_NPROC"] = _tasks_of_user() + limits.tasks
+            found["RLIMIT_NPROC"] = (_tasks_of_user() + limits.tasks,) * 2
     return found
 
 
@@ -214,3 +221,19 @@ def _tasks_of_user() -> int:
             except OSError:
                 continue
     return count
+
+
+def sweep_cgroups(alive: Callable[[int], bool]) -> None:
+    """Remove the empty cgroups of sandboxes whose grading process is gone (killed before it could)."""
+    mounts, membership = _mounts(), _membership()
+    for fs, mount, opts in mounts:
+        for controller, path in membership.items():
+            if not (controller in opts or (fs == "cgroup2" and controller == "")):
+                continue
+            for d in (mount / path.lstrip("/")).glob(PREFIX + "*"):
+                owner = d.name[len(PREFIX):].split("-")[0]
+                if owner.isdigit() and not alive(int(owner)) and not _read(d / "cgroup.procs").strip():
+                    try:
+                        d.rmdir()
+                    except OSError:
+                        pass
