@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 export MPLBACKEND := Agg
 
-.PHONY: lab test build check bench bench-grade bench-widgets setup browser clean
+.PHONY: lab test build check bench bench-grade bench-widgets setup browser sandbox clean
 
 setup: $(STAMP)
 
@@ -24,10 +24,16 @@ browser:
 	  { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	    else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
+# Debian's bubblewrap: every process that runs learner code at grading time runs in it (grader/sandbox).
+sandbox:
+	@command -v bwrap >/dev/null 2>&1 || \
+	  { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; \
+	    else sudo apt-get update -qq && sudo apt-get install -y -qq bubblewrap >/dev/null; fi; }
+
 lab: $(STAMP)
 	$(BIN)/driftlab lab
 
-test: $(STAMP) browser
+test: $(STAMP) browser sandbox
 	$(BIN)/python -m pytest
 
 build: $(STAMP)
@@ -39,7 +45,7 @@ check: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/notebooks.py
 
-bench-grade: $(STAMP)
+bench-grade: $(STAMP) sandbox
 	$(BIN)/python bench/grade.py
 
 bench-widgets: $(STAMP)
