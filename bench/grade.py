@@ -5,10 +5,13 @@
 Builds N synthetic submissions across the course's modules (right, wrong, untouched, a mix of right
 and wrong, and broken: corrupt JSON, empty file, a kernel that exits), then in the same run
 
-1. grades them with ``driftlab grade --jobs J`` (intake, parallel autograde, feedback, report),
-2. again with ``--no-feedback`` (grades and report only; skipped with ``--quick``),
-3. autogrades the same files with one serial ``nbgrader autograde MODULE`` per module, and
-4. writes nbgrader's feedback with one serial ``nbgrader generate_feedback MODULE`` per module
+1. grades them with ``driftlab grade --jobs J`` (intake, parallel autograde, feedback, report), with
+   every kernel in the grading sandbox (bubblewrap, the default),
+2. again with ``--sandbox off`` (the sandbox's overhead: target ≤ 15 % of wall time),
+3. again with ``--no-feedback`` (grades and report only; skipped with ``--quick``),
+4. autogrades the same files with one serial ``nbgrader autograde MODULE`` per module (sandboxed too:
+   the course config's Execute step), and
+5. writes nbgrader's feedback with one serial ``nbgrader generate_feedback MODULE`` per module
    (skipped with ``--quick``),
 
 all starting from an already generated course (generation is timed separately, once), and prints
@@ -163,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     load = [os.getloadavg()[0]]
     full_s, full_cpu, full_scores, full_phases = ours()
     load.append(os.getloadavg()[0])
+    off_s, off_cpu, off_scores, _ = ours("--sandbox", "off")
+    load.append(os.getloadavg()[0])
     if not args.quick:
         bare_s, bare_cpu, bare_scores, _ = ours("--no-feedback")
         load.append(os.getloadavg()[0])
@@ -190,16 +195,19 @@ def main(argv: list[str] | None = None) -> int:
         feedback_s, feedback_cpu = time.monotonic() - t, _cpu() - cpu
         load.append(os.getloadavg()[0])
 
-    runs = {"driftlab grade": full_scores}
+    runs = {"driftlab grade": full_scores, "driftlab grade --sandbox off": off_scores}
     if not args.quick:
         runs["driftlab grade --no-feedback"] = bare_scores
     differ = {name: sorted(k for k in kinds if got.get(k) != theirs.get(k)) for name, got in runs.items()}
     cores = min(args.jobs, os.cpu_count() or 1)
     print(f"driftlab grade --jobs {args.jobs} (intake + autograde + feedback + report): {full_s:7.1f} s  CPU {full_cpu:5.0f} s")
     print(f"  phases: {full_phases}")
+    print(f"driftlab grade --jobs {args.jobs} --sandbox off (no bubblewrap):          {off_s:7.1f} s  CPU {off_cpu:5.0f} s")
     if not args.quick:
         print(f"driftlab grade --jobs {args.jobs} --no-feedback (grades + report):      {bare_s:7.1f} s  CPU {bare_cpu:5.0f} s")
-    print(f"serial nbgrader autograde ({len(modules)} processes):                      {serial_s:7.1f} s  CPU {serial_cpu:5.0f} s")
+    print(f"serial nbgrader autograde ({len(modules)} processes, sandboxed):           {serial_s:7.1f} s  CPU {serial_cpu:5.0f} s")
+    print(f"sandbox overhead, driftlab grade sandboxed vs --sandbox off:    {full_s / off_s - 1:+.1%} wall "
+          f"({full_cpu / max(off_cpu, 1e-9) - 1:+.1%} CPU; target <= +15% wall)")
     if not args.quick:
         print(f"serial nbgrader generate_feedback ({len(modules)} processes):              {feedback_s:7.1f} s  CPU {feedback_cpu:5.0f} s")
     print(f"speed-up, driftlab grade vs serial autograde:                   {serial_s / full_s:.2f}x "

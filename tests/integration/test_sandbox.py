@@ -13,8 +13,6 @@ import hashlib
 import http.server
 import json
 import math
-import os
-import shutil
 import subprocess
 import sys
 import threading
