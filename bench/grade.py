@@ -217,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
               f"(CPU ratio {bare_cpu / max(serial_cpu, 1e-9):.2f})")
         print(f"speed-up, like for like, grades + feedback:                     "
               f"{(serial_s + feedback_s) / full_s:.2f}x (CPU ratio {full_cpu / max(serial_cpu + feedback_cpu, 1e-9):.2f})")
+    print("  (CPU: getrusage of waited-for children; the processes inside a bubblewrap sandbox are not counted, "
+          "so sandboxed runs show only nbgrader's own CPU — compare CPU with --sandbox off)")
     print(f"on {cores} otherwise idle cores the CPU ratio bounds the headline speed-up at about "
           f"{serial_cpu / max(full_cpu, 1e-9) * cores:.2f}x")
     print(f"1-min load average on {os.cpu_count()} cores before/after each run: "

@@ -197,3 +197,19 @@ def test_without_the_sandbox_the_attacks_work_and_grading_says_so_loudly(escape_
     assert "SANDBOX OFF" in proc.stderr
     assert "SANDBOX OFF" in (off / "report.html").read_text(encoding="utf-8")
     assert all("not sandboxed" in r["notes"] for r in rows.values() if r["status"] == res.GRADED)
+
+
+@pytest.mark.slow
+def test_nbgrader_validate_from_the_course_runs_the_kernel_in_the_sandbox(escape_runs, tmp_path):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    course = escape_runs["course"]
+    probe = (f"import os\nassert not os.path.exists({str(course / 'solutions')!r}), 'the kernel sees solutions/'\n"
+             "assert os.getpid() < 10, 'the kernel is not in its own PID namespace'\n")
+    nb = new_notebook(cells=[new_code_cell(probe)], metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    path = tmp_path / "mine.ipynb"
+    nbformat.write(nb, path)
+    proc = R.run_nbgrader(course, "validate", str(path), check=False, timeout=300)
+    assert "Success" in proc.stdout and "sees solutions" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
