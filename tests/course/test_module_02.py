@@ -1,5 +1,6 @@
 """Module 2 (Detecting data drift): the seed tasks' feedback, the PSI and other exercises' checks, and the
-claims the notebook computes (1M-row p-value vs PSI, 20 tests -> 0.64), re-computed here.
+claims the notebook computes (1M-row p-value vs PSI, 20 tests -> 0.64, chi-square false alarms, Jensen-Shannon
+in natural log as Evidently), re-computed here.
 
 Run: .venv/bin/python -m pytest tests/course/test_module_02.py -q
 """
@@ -329,6 +330,62 @@ def test_multiple_testing_claim_is_computed(executed_solution):
     rate = (p_values <= 0.05).any(axis=1).mean()
     assert simulated.group(1) == f"{rate:.1%}".rstrip("%")
     assert abs(rate - expected) < 0.06  # the simulation confirms the formula (SE about 0.028)
+
+
+# Computed once by Evidently 0.7.23 on Scenario(seed=0), full reference against month 6 (the same run as the
+# table in tests/unit/test_drift.py): the region's Jensen-Shannon distance (its default for this column), and
+# its jensenshannon stattest on income when asked for it (Sturges bins of both samples together).
+EVIDENTLY_JS_REGION_MONTH6 = 0.23745458354074697
+EVIDENTLY_JS_INCOME_MONTH6 = 0.13581156944819878
+
+
+def test_evidently_claims_cite_their_source(source_nb):
+    text = "\n".join(c.source for c in source_nb.cells if c.cell_type == "markdown")
+    for source in ("docs.evidentlyai.com/reference/data-drift-algorithm", "registry.py", "chisquare_stattest.py",
+                   "jensenshannon.py", "wasserstein_distance_norm.py", "Evidently 0.7.23"):
+        assert source in text, source
+    assert "natural log" in text and "√(ln 2)" in text
+    assert "base-2 logarithms" not in text  # the old, wrong claim about Evidently
+
+
+def test_jensen_shannon_claims_are_computed(executed_solution):
+    """The notebook's region and income JS values are Evidently's (natural log), and base 2 is 1.20 times larger."""
+    text = _text(executed_solution)
+    region = re.search(r"region, month 6 -> driftlab.course.drift: ([\d.]+) \| scipy jensenshannon \(natural log\): "
+                       r"([\d.]+) \| with base=2: ([\d.]+) \(([\d.]+) times larger\)", text)
+    assert region, "the notebook prints the region's JS in both bases"
+    assert region.group(1) == region.group(2) == f"{EVIDENTLY_JS_REGION_MONTH6:.4f}"
+    assert region.group(3) == f"{EVIDENTLY_JS_REGION_MONTH6 / np.sqrt(np.log(2)):.4f}"
+    assert region.group(4) == f"{1 / np.sqrt(np.log(2)):.2f}" == "1.20"
+    sturges = re.search(r"on Evidently's bins \((\d+) Sturges bins of both samples together\): ([\d.]+)", text)
+    assert sturges and sturges.group(2) == f"{EVIDENTLY_JS_INCOME_MONTH6:.4f}"
+
+
+def test_chi_square_claims_are_computed(executed_solution, source_nb):
+    """Region month 6: goodness of fit gives inf / p = 0 (new category); clean months: Evidently's goodness-of-fit
+    test alarms far more often than alpha with 800 + 800 rows, the homogeneity test does not. Re-computed here."""
+    text = _text(executed_solution)
+    assert "driftlab.course.drift: chi2 = inf, p = 0 | scipy.stats.chisquare: chi2 = inf, p = 0" in text
+    gof = re.search(r"goodness of fit \(Evidently's test\): false alarms in ([\d.]+)% of months \(approximation ([\d.]+)%\)", text)
+    hom = re.search(r"homogeneity \(chi2_contingency\):\s+false alarms in ([\d.]+)% of months", text)
+    real = re.search(r"\((\d+) comparisons\): goodness of fit alarms in (\d+), homogeneity in (\d+)\.", text)
+    assert gof and hom and real
+    source = "\n".join(c.source for c in source_nb.cells)
+    assert "default_rng(12)" in source and "n_sim, n_ref_small, n_cur_small = 2000, 800, 800" in source
+    from driftlab.course.simulation import Scenario
+    shares = Scenario(seed=0).reference()["employment"].value_counts(normalize=True)
+    rng = np.random.default_rng(12)
+    ref = rng.multinomial(800, shares, size=2000)
+    cur = rng.multinomial(800, shares, size=2000)
+    p_gof = stats.chisquare(cur, ref, axis=1).pvalue
+    p_hom = np.array([stats.chi2_contingency(np.vstack([r, c]), correction=False).pvalue for r, c in zip(ref, cur)])
+    assert gof.group(1) == f"{np.mean(p_gof < 0.05):.1%}".rstrip("%")
+    assert hom.group(1) == f"{np.mean(p_hom < 0.05):.1%}".rstrip("%")
+    approximation = stats.chi2.sf(stats.chi2.isf(0.05, 2) / 2, 2)  # (1 + 800 / 800) times a chi-square, 2 df
+    assert gof.group(2) == f"{approximation:.1%}".rstrip("%")
+    assert np.mean(p_gof < 0.05) > 3 * 0.05 and abs(np.mean(p_gof < 0.05) - approximation) < 0.03
+    assert abs(np.mean(p_hom < 0.05) - 0.05) < 0.015  # SE of a 5 % rate over 2,000 months: 0.005
+    assert int(real.group(2)) > int(real.group(3))
 
 
 def test_release_runs_untouched_with_everything_unanswered():
