@@ -156,9 +156,12 @@ def _category_counts(reference: np.ndarray, current: np.ndarray) -> tuple[np.nda
 
 
 def _counts(reference, current, bins: int) -> tuple[np.ndarray, np.ndarray]:
-    """Bin counts (numeric: reference quantile bins) or category counts of both samples."""
+    """Bin counts (numeric: reference quantile bins) or category counts of both samples.
+
+    Numeric means :func:`column_kind` of the reference, as in DriftDetector: an integer sample with at
+    most 10 distinct values is counted per value, like a category."""
     ref, cur = _values(reference), _values(current)
-    if is_numeric(ref) and is_numeric(cur):
+    if column_kind(ref) == "numeric" and is_numeric(cur):
         edges = quantile_edges(ref, bins)
         return _bin_counts(ref.astype(float), edges), _bin_counts(cur.astype(float), edges)
     return _category_counts(ref.astype(str), cur.astype(str))

@@ -529,3 +529,17 @@ def test_no_reference_answer_to_the_graded_exercises():
 def test_psi_bands():
     assert [psi_band(v) for v in (0.0, 0.099, 0.1, 0.25, 0.2501, 3.0)] == [
         "stable", "stable", "moderate", "moderate", "major", "major"]
+
+
+def test_pure_functions_count_small_integer_columns_per_value_like_the_detector():
+    """An integer column with at most 10 values is categorical (Evidently's inference) for psi / jensen_shannon too."""
+    ref = pd.DataFrame({"children": np.repeat([0, 1, 2, 3], [400, 300, 200, 100])})
+    cur = pd.DataFrame({"children": np.repeat([0, 1, 2, 3, 4], [300, 300, 200, 150, 50])})
+    table = np.array([[400, 300, 200, 100, 0], [300, 300, 200, 150, 50]])
+    r, c = table[0] / table[0].sum(), table[1] / table[1].sum()
+    assert jensen_shannon(ref["children"], cur["children"]) == pytest.approx(jensenshannon(r, c))
+    assert psi(ref["children"], cur["children"]) == pytest.approx(_psi_formula(table[0], table[1]))
+    for method in ("jensen_shannon", "psi"):
+        row = DriftDetector(method=method).fit(ref).score(cur).loc["children"]
+        expected = jensen_shannon if method == "jensen_shannon" else psi
+        assert row["kind"] == "categorical" and row["statistic"] == pytest.approx(expected(ref["children"], cur["children"]))
