@@ -95,7 +95,7 @@ class Drift:
 @dataclass(frozen=True)
 class Monitoring:
     """Which drift statistic, its threshold (PSI / JS: alert at >= threshold; chi2: a p-value,
-    alert at p <= threshold) and the sliding window in days it is computed over."""
+    alert at p < threshold) and the sliding window in days it is computed over."""
 
     statistic: str = "psi"
     threshold: float = 0.1

@@ -50,7 +50,7 @@ def window_scores(ref_counts: np.ndarray, counts: np.ndarray, window: int, stati
 
 
 def drifted(scores: np.ndarray, monitoring: Monitoring) -> np.ndarray:
-    """True where a score crosses the threshold (p <= alpha for chi2, score >= threshold otherwise)."""
+    """True where a score crosses the threshold (p < alpha for chi2, as Evidently; score >= threshold otherwise)."""
     if monitoring.statistic == "chi2":
-        return scores <= monitoring.threshold
+        return scores < monitoring.threshold
     return scores >= monitoring.threshold

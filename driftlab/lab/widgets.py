@@ -36,7 +36,7 @@ _DRIFT_LABELS = (("no drift", "none"), ("sudden shift", "sudden"), ("gradual shi
                  ("recurring (seasonal) shift", "recurring"), ("unit bug in the pipeline", "unit_bug"),
                  ("concept change (P(Y|X))", "concept"))
 _STAT_LABELS = (("PSI (alert at >= threshold)", "psi"), ("Jensen-Shannon distance (>= threshold)", "jensen_shannon"),
-                ("chi-square test (alert at p <= threshold)", "chi2"))
+                ("chi-square test (alert at p < threshold)", "chi2"))
 _POLICY_LABELS = (("none: never act", "none"), ("scheduled: retrain every 90 days", "scheduled"),
                   ("triggered: retrain on an alert", "triggered"),
                   ("triggered + data-quality gate", "triggered_dq"))

@@ -185,3 +185,16 @@ def test_nbgrader_grades_policies(tmp_path, solution_nb, spec):
         failures = "\n".join(out.get("evalue", "") for cell in graded.cells for out in cell.get("outputs", [])
                              if out.get("output_type") == "error")
         assert mistake in failures
+
+
+def test_the_window_claim_of_things_to_try_holds_on_a_year_without_drift():
+    """Cell 'The lab': with the chi-square test a 30-day window alerts more than a 1-day window (a month of
+    rows makes any small difference significant); with the Jensen-Shannon distance it alerts less."""
+    def alerts(statistic: str, threshold: float, window: int) -> int:
+        monitoring = L.Monitoring(statistic=statistic, threshold=threshold, window=window)
+        return int(L.run(L.Drift(type="none"), monitoring, policy="none").alert.sum())
+
+    assert alerts("chi2", 0.05, 30) > alerts("chi2", 0.05, 1) > 0
+    assert alerts("jensen_shannon", 0.1, 30) < alerts("jensen_shannon", 0.1, 1)
+    text = "".join(c.source for c in nbformat.read(solution_path(MODULE), as_version=4).cells)
+    assert "alerts more often" in text and "p < 0.05" in text
