@@ -7,6 +7,10 @@ The course's two boundary conventions come from the seed and are kept everywhere
 * a **breach** is accuracy at *or below* the retraining threshold (seed MCQ 4: ``accuracy <= 0.85``;
   equal counts).
 
+Thresholds set from measured noise follow ``baseline - k * SD`` (:func:`noise_threshold`), where SD is
+one standard deviation of the monitored proportion (accuracy, recall, precision) on the rows it is
+measured on (:func:`proportion_sd`) and ``k`` fixes the false-alarm rate (:func:`false_alarm_rate`).
+
 Everything takes and returns plain sequences / numpy arrays; no plotting, no widgets.
 """
 from __future__ import annotations
@@ -15,10 +19,12 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binom
+from numpy.typing import ArrayLike
+from scipy.stats import binom, chi2, norm
 
 __all__ = ["accuracy_sd", "cumulative_accuracy", "sliding_accuracy", "breaches", "breach_runs", "alert_levels",
-           "dip_probability", "alert_months", "labelled_months", "first_alert"]
+           "dip_probability", "alert_months", "labelled_months", "first_alert", "proportion_sd",
+           "noise_threshold", "false_alarm_rate", "sd_interval"]
 
 OK, WARNING, CRITICAL = "ok", "warning", "critical"
 
@@ -33,6 +39,46 @@ def accuracy_sd(p: float, n: int) -> float:
     if n < 1:
         raise ValueError("n must be at least 1")
     return float(binom.std(int(n), float(p)) / int(n))
+
+
+def _scalar_or_array(values: np.ndarray) -> float | np.ndarray:
+    """A 0-d result as a Python float, anything else as the array."""
+    return float(values) if np.ndim(values) == 0 else values
+
+
+def proportion_sd(p: ArrayLike, n: ArrayLike) -> float | np.ndarray:
+    """One SD of a proportion (accuracy, recall, precision) measured on ``n`` rows when its true value is ``p``: sqrt(p(1-p)/n)."""
+    p_, n_ = np.asarray(p, dtype=float), np.asarray(n, dtype=float)
+    if np.any(n_ < 1):
+        raise ValueError("n must be at least 1")
+    if np.any((p_ < 0) | (p_ > 1)):
+        raise ValueError("p must be between 0 and 1")
+    return _scalar_or_array(np.sqrt(p_ * (1 - p_) / n_))
+
+
+def noise_threshold(baseline: ArrayLike, sd: ArrayLike, k: ArrayLike = 3.0) -> float | np.ndarray:
+    """The alert threshold ``baseline - k * sd``: ``k`` standard deviations of measured noise below the baseline."""
+    b, s, k_ = (np.asarray(v, dtype=float) for v in (baseline, sd, k))
+    if np.any(s < 0) or np.any(k_ < 0):
+        raise ValueError("sd and k must not be negative")
+    return _scalar_or_array(b - k_ * s)
+
+
+def false_alarm_rate(k: ArrayLike) -> float | np.ndarray:
+    """P(a healthy period measures at least ``k`` SDs below its true value by chance), normal approximation: 1 - Phi(k)."""
+    return _scalar_or_array(norm.sf(np.asarray(k, dtype=float)))
+
+
+def sd_interval(sd: ArrayLike, n: int, level: float = 0.95) -> tuple[float | np.ndarray, float | np.ndarray]:
+    """Confidence interval (chi-square) of a standard deviation ``sd`` estimated with ddof=1 from ``n`` normal values."""
+    if n < 2:
+        raise ValueError("n must be at least 2")
+    if not 0 < level < 1:
+        raise ValueError("level must be between 0 and 1")
+    s, df = np.asarray(sd, dtype=float), n - 1
+    low = s * np.sqrt(df / chi2.ppf((1 + level) / 2, df))
+    high = s * np.sqrt(df / chi2.ppf((1 - level) / 2, df))
+    return _scalar_or_array(low), _scalar_or_array(high)
 
 
 def cumulative_accuracy(correct: Sequence[float], n: Sequence[float]) -> np.ndarray:

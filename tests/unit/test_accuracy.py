@@ -101,3 +101,50 @@ def test_widget_moves_threshold_in_place_and_reports_alerts():
     assert list(line.get_ydata()) == [0.89, 0.89]
     assert ex.renders == 4 and bytes(ex.image.value[:3]) == b"\xff\xd8\xff"  # a JPEG frame
     assert "4, 5, 6" in ex.summary.value
+
+
+def test_proportion_sd_is_the_binomial_sd_and_vectorised():
+    assert T.proportion_sd(0.9, 100) == pytest.approx(0.03)
+    assert isinstance(T.proportion_sd(0.9, 100), float)
+    p, n = np.array([0.909, 0.607, 0.0, 1.0]), np.array([1000, 173, 50, 50])
+    direct = [math.sqrt(pi * (1 - pi) / ni) for pi, ni in zip(p, n)]
+    assert T.proportion_sd(p, n) == pytest.approx(direct)
+    assert T.proportion_sd(0.9, [100, 1000]) == pytest.approx([T.accuracy_sd(0.9, 100), T.accuracy_sd(0.9, 1000)])
+    with pytest.raises(ValueError):
+        T.proportion_sd(0.9, 0)
+    with pytest.raises(ValueError):
+        T.proportion_sd(1.2, 10)
+
+
+def test_noise_threshold_is_baseline_minus_k_sd():
+    assert T.noise_threshold(0.9, 0.03, 2) == pytest.approx(0.84)
+    assert T.noise_threshold(0.9, 0.03) == pytest.approx(0.9 - 3 * 0.03)  # k = 3 by default
+    ks = np.array([0, 1, 2, 3])
+    assert T.noise_threshold(0.909, 0.0091, ks) == pytest.approx([0.909 - k * 0.0091 for k in ks])
+    with pytest.raises(ValueError):
+        T.noise_threshold(0.9, -0.01, 2)
+    with pytest.raises(ValueError):
+        T.noise_threshold(0.9, 0.01, -1)
+
+
+def test_false_alarm_rate_is_the_normal_tail():
+    for k in (0, 1, 2, 3):
+        assert T.false_alarm_rate(k) == pytest.approx(0.5 * math.erfc(k / math.sqrt(2)))
+    assert T.false_alarm_rate([1, 2, 3]) == pytest.approx([0.158655, 0.022750, 0.001350], abs=1e-6)
+    # the exact binomial tail at a k = 3 threshold on 1000 rows is close to the normal one
+    p, n = 0.909, 1000
+    assert T.dip_probability(p, n, T.noise_threshold(p, T.proportion_sd(p, n), 3)) == pytest.approx(
+        T.false_alarm_rate(3), abs=0.002)
+
+
+def test_sd_interval_matches_chi_square_and_covers_the_true_sd():
+    low, high = T.sd_interval(2.0, 7)
+    assert low == pytest.approx(2.0 * math.sqrt(6 / 14.4494), rel=1e-4)  # chi2(6) 97.5 % quantile
+    assert high == pytest.approx(2.0 * math.sqrt(6 / 1.23734), rel=1e-4)  # chi2(6) 2.5 % quantile
+    samples = np.random.default_rng(3).normal(0.0, 1.5, size=(4000, 7))
+    lows, highs = T.sd_interval(samples.std(axis=1, ddof=1), 7)
+    assert np.mean((lows <= 1.5) & (1.5 <= highs)) == pytest.approx(0.95, abs=0.015)
+    with pytest.raises(ValueError):
+        T.sd_interval(1.0, 1)
+    with pytest.raises(ValueError):
+        T.sd_interval(1.0, 5, level=1.0)
