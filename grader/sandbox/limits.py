@@ -222,17 +222,23 @@ def _tasks_of_user() -> int:
     return count
 
 
-def sweep_cgroups(alive: Callable[[int], bool]) -> None:
-    """Remove the empty cgroups of sandboxes whose grading process is gone (killed before it could)."""
+def sandbox_cgroups() -> list[Path]:
+    """Every sandbox cgroup directory beside this process's own cgroups (any grading process's)."""
     mounts, membership = _mounts(), _membership()
+    found: set[Path] = set()
     for fs, mount, opts in mounts:
         for controller, path in membership.items():
-            if not (controller in opts or (fs == "cgroup2" and controller == "")):
-                continue
-            for d in (mount / path.lstrip("/")).glob(PREFIX + "*"):
-                owner = d.name[len(PREFIX):].split("-")[0]
-                if owner.isdigit() and not alive(int(owner)) and not _read(d / "cgroup.procs").strip():
-                    try:
-                        d.rmdir()
-                    except OSError:
-                        pass
+            if controller in opts or (fs == "cgroup2" and controller == ""):
+                found.update((mount / path.lstrip("/")).glob(PREFIX + "*"))
+    return sorted(found)
+
+
+def sweep_cgroups(alive: Callable[[int], bool]) -> None:
+    """Remove the empty cgroups of sandboxes whose grading process is gone (killed before it could)."""
+    for d in sandbox_cgroups():
+        owner = d.name[len(PREFIX):].split("-")[0]
+        if owner.isdigit() and not alive(int(owner)) and not _read(d / "cgroup.procs").strip():
+            try:
+                d.rmdir()
+            except OSError:
+                pass

@@ -26,6 +26,7 @@ import pytest
 from grader import nbgrader as R
 from grader.batch import results as res
 from grader.batch import workers as wk
+from grader.sandbox.limits import sandbox_cgroups
 from tests.integration import escapes, hostile
 from tests.support import ROOT
 
@@ -78,7 +79,7 @@ def leftovers() -> list[str]:
     found = [" ".join(p.info["cmdline"]) for p in psutil.process_iter(["cmdline"])
              if escapes.MARKER in " ".join(p.info["cmdline"] or [])]
     found += [str(p) for p in Path("/tmp").glob("dl-sbx-*")]
-    found += [str(p) for p in Path("/sys/fs/cgroup").glob("*/driftlab-*")]
+    found += [str(p) for p in sandbox_cgroups()]
     return found
 
 
