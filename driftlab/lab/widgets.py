@@ -1,10 +1,12 @@
 """The Drift Lab's controls and its one live figure (ipywidgets + matplotlib's Agg canvas).
 
-Every control has a visible text label (its ``description``, read by screen readers) and is a
-standard keyboard-usable widget (dropdowns, sliders: Tab to focus, arrow keys to move).  The
+Every control has a visible text label (its ``description``, read by screen readers; a slider's
+handle gets it as its accessible name, see :mod:`driftlab.viz.accessible`) and is a standard
+keyboard-usable widget (dropdowns, sliders: Tab to focus, arrow keys to move).  The
 figure is created once; a control change re-runs :func:`driftlab.lab.run` (cached, fast) and
-updates the existing artists in place with ``set_data`` / ``set_ydata`` before one redraw to PNG.
-The scoreboard and a plain-text summary of the plot are text, so nothing depends on seeing colour.
+updates the existing artists in place with ``set_data`` / ``set_ydata`` before one redraw to JPEG.
+The figure's alternative text, the scoreboard and a plain-text summary of the plot are text, so
+nothing depends on seeing the figure or its colours.
 
 Tests and the benchmark drive it from Python: ``lab.set(magnitude=1.5)`` moves a control exactly as
 the learner would (its observer runs the update); ``lab.update()`` recomputes directly.
@@ -21,11 +23,12 @@ from matplotlib.figure import Figure
 
 from driftlab.lab.config import DAYS, Drift, Monitoring
 from driftlab.lab.loop import LabResult, run
+from driftlab.viz.accessible import DescribedImage, name_slider_handles
 from driftlab.viz.live_figure import LiveFigure
 from driftlab.viz.plots import PALETTE
 from driftlab.course.simulation import FEATURES
 
-__all__ = ["DriftLab", "relative_scores", "describe"]
+__all__ = ["DriftLab", "relative_scores", "describe", "alt_text"]
 
 DRIFT_AXIS_TOP = 5.0
 
@@ -82,8 +85,9 @@ class DriftLab:
         for name, widget in self.controls.items():
             widget.tooltip = widget.description  # also exposed as the control's accessible name
             widget.observe(self._on_change, names="value")
-        # (no tooltip: ipywidgets' Image view fails to render with one; the figure is described in words below)
-        self.image = W.Image(format="jpeg", layout=W.Layout(width="100%", max_width="760px"))
+        self._build_figure()
+        # an <img> with alternative text (ipywidgets.Image has none), described again in words below
+        self.image = DescribedImage(self.canvas.get_width_height(), width="100%", max_width="760px")
         self.scoreboard = W.HTML(layout=W.Layout(margin="4px 0"))
         self.summary = W.HTML()
         self.message = W.HTML()
@@ -96,10 +100,10 @@ class DriftLab:
         self.box = W.VBox([heading, W.HBox([W.VBox([W.HTML("<em>Injected drift</em>"), left]),
                                             W.VBox([W.HTML("<em>Monitoring and response</em>"), right])],
                                            layout=W.Layout(flex_flow="row wrap")),
-                           self.message, self.scoreboard, self.image, self.summary],
+                           self.message, self.scoreboard, self.image.widget, self.summary],
                           layout=W.Layout(padding="4px"))
         self.box.add_class("driftlab-lab")
-        self._build_figure()
+        name_slider_handles(self.box)
         self.update()
 
     # ------------------------------------------------------------------ figure (built once)
@@ -207,7 +211,7 @@ class DriftLab:
             xs[2::3] = np.nan
         for line in self.retrain_marks:
             line.set_data(xs, ys)
-        self.image.value = self.render()
+        self.image.show(self.render(), alt_text(r))
         s = r.scoreboard
         self.scoreboard.value = (
             '<div role="status" aria-live="polite" class="driftlab-scoreboard" style="font-size:1.05em">'
@@ -228,6 +232,15 @@ def relative_scores(r: LabResult) -> np.ndarray:
     if r.monitoring.statistic == "chi2":
         return -np.log10(np.clip(r.scores, 1e-300, 1)) / -np.log10(r.monitoring.threshold)
     return r.scores / r.monitoring.threshold
+
+
+def alt_text(r: LabResult) -> str:
+    """The figure's alternative text: what its three panels show, then what they show now."""
+    statistic = dict((v, k) for k, v in _STAT_LABELS)[r.monitoring.statistic].split(" (")[0]
+    return (f"Drift Lab figure, day 0 to {DAYS - 1} in production, three panels: each feature's {statistic} "
+            f"as a multiple of its alert threshold; predicted, realised and true accuracy against the "
+            f"{r.accuracy_threshold:.2f} accuracy threshold; the days with drift, alerts, retrains and pipeline "
+            f"fixes. {describe(r)}")
 
 
 def describe(r: LabResult) -> str:

@@ -2,6 +2,8 @@
 
 The figure is built once (a :class:`matplotlib.figure.Figure`, no pyplot state); a slider move
 updates the moving artists in place and blits only them (:class:`driftlab.viz.live_figure.LiveFigure`).
+The frame is shown with alternative text that says what it shows now, and the sliders' handles are
+named by their labels (:mod:`driftlab.viz.accessible`).
 :meth:`ThresholdExplorer.update` is the sliders' callback and can be called directly in tests.
 The maths lives in :mod:`driftlab.course.accuracy`.
 """
@@ -13,6 +15,7 @@ import ipywidgets as W
 import numpy as np
 from matplotlib.figure import Figure
 
+from driftlab.viz.accessible import DescribedImage, name_slider_handles
 from driftlab.viz.live_figure import LiveFigure
 from driftlab.viz.plots import PALETTE
 from driftlab.course.accuracy import alert_months, breach_runs, breaches
@@ -57,12 +60,14 @@ class ThresholdExplorer:
         self.caption = ax.set_title("Which alerts would fire?")
         ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
         self.live = LiveFigure(self.fig, [self.threshold_line, self.breach_marks, self.alert_marks, self.caption])
-        self.image = W.Image(format="jpeg", layout=W.Layout(width="720px"))
+        self.baseline = baseline
+        self.image = DescribedImage(self.live.canvas.get_width_height(), width="720px")
         self.summary = W.HTML()
         self.slider.observe(self._on_change, names="value")
         self.run_slider.observe(self._on_change, names="value")
         self.box = W.VBox([W.HTML("<strong>Practice — move the threshold</strong> <em>(not graded)</em>"),
-                           W.HBox([self.slider, self.run_slider]), self.image, self.summary])
+                           W.HBox([self.slider, self.run_slider]), self.image.widget, self.summary])
+        name_slider_handles(self.box)
         self.state: dict[str, Any] = {}
         self.update()
 
@@ -88,9 +93,15 @@ class ThresholdExplorer:
                                      else np.empty((0, 2)))
         fired = alert_months(self.months, fire)
         self.caption.set_text(f"Which alerts would fire? Threshold {t:.3f}, {n} in a row: {len(fired)} alert(s)")
-        self.image.value = self.live.frame()
-        self.renders += 1
         months_text = ", ".join(map(str, fired)) if fired else "none"
+        breach_text = ", ".join(map(str, alert_months(self.months, hit))) or "none"
+        baseline = f", the baseline {self.baseline:.3f} dotted" if self.baseline is not None else ""
+        self.image.show(self.live.frame(),
+                        f"Accuracy by month, months {self.months.min()} to {self.months.max()}: a line from "
+                        f"{self.accuracies.min():.3f} to {self.accuracies.max():.3f}, the retrain threshold {t:.3f} "
+                        f"dashed{baseline}. Months at or below the threshold (circled): {breach_text}. "
+                        f"With {n} breach(es) in a row, alerts fire (X) in months: {months_text}.")
+        self.renders += 1
         self.summary.value = (f"<p role='status'>Threshold <strong>{t:.3f}</strong> (alert when accuracy is at or "
                               f"below it), <strong>{n}</strong> breach(es) in a row: alerts fire in months "
                               f"<strong>{months_text}</strong> — {len(fired)} alert(s); "
