@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 export MPLBACKEND := Agg
 
-.PHONY: lab test build check bench bench-grade bench-widgets setup browser sandbox clean
+.PHONY: lab test build check bench bench-grade bench-widgets setup browser sandbox axe clean
 
 setup: $(STAMP)
 
@@ -30,10 +30,18 @@ sandbox:
 	  { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; \
 	    else sudo apt-get update -qq && sudo apt-get install -y -qq bubblewrap >/dev/null; fi; }
 
+# axe-core (npm) for the accessibility browser test: WCAG 2.1 A/AA rules run on every notebook's outputs.
+AXE := .cache/axe/node_modules/axe-core/axe.min.js
+axe:
+	@test -f $(AXE) || { command -v npm >/dev/null 2>&1 || \
+	  { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq npm >/dev/null; \
+	    else sudo apt-get update -qq && sudo apt-get install -y -qq npm >/dev/null; fi; }; \
+	  npm install --prefix .cache/axe --no-save --no-audit --no-fund --loglevel=error axe-core@4 >/dev/null; }
+
 lab: $(STAMP)
 	$(BIN)/driftlab lab
 
-test: $(STAMP) browser sandbox
+test: $(STAMP) browser sandbox axe
 	$(BIN)/python -m pytest
 
 build: $(STAMP)

@@ -6,6 +6,9 @@ and renders every cell (no windowing, so the whole notebook is in the page). It 
 test session and stopped by its PID; every test gets a fresh browser context, and the server's
 sessions (kernels) are deleted after each test. Screenshots go to ``test-output/browser/``.
 
+Run All of each notebook happens once per session (``notebook_runs``): the tests that look at the
+result (no error, axe-core's accessibility rules) share it.
+
 The browser is ``/usr/bin/chromium`` (``apt-get install chromium``); ``playwright install`` is never
 used.
 """
@@ -17,31 +20,23 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("DRIFTLAB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
-OUTPUT = ROOT / "test-output" / "browser"
+from tests.browser import lab_ui as ui
+from tests.browser.lab_ui import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, new_page
+
 OVERRIDES = {
     "@jupyterlab/apputils-extension:notification": {"checkForUpdates": False, "fetchNews": "false"},
     "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Lab:
@@ -80,7 +75,7 @@ def lab_server(tmp_path_factory) -> Lab:
     settings = base / "app-settings"
     settings.mkdir()
     (settings / "overrides.json").write_text(json.dumps(OVERRIDES))
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     log = base / "jupyterlab.log"
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
@@ -142,11 +137,7 @@ def browser():
 @pytest.fixture()
 def page(browser, lab_server, request):
     """A fresh browser page; afterwards the server's sessions are deleted."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(30_000)
-    pg = context.new_page()
-    name = re.sub(r"[^\w.-]+", "_", request.node.name)
-    pg.shots = Shots(pg, OUTPUT / name)
+    context, pg = new_page(browser, request.node.name)
     yield pg
     try:
         pg.shots.take("final")
@@ -156,17 +147,70 @@ def page(browser, lab_server, request):
     lab_server.delete_sessions()
 
 
-class Shots:
-    """Numbered screenshots of each step of one test."""
+@dataclass
+class NotebookRun:
+    """What one Run All of a notebook in JupyterLab left: counts, the saved notebook, axe-core's result."""
 
-    def __init__(self, page, folder: Path) -> None:
-        self.page, self.folder, self.n = page, folder, 0
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
+    relative: str
+    seconds: float = 0.0           # Run All, menu click to every cell done
+    axe_seconds: float = 0.0
+    code_cells: int = 0
+    ran_cells: int = 0
+    shown_errors: int = 0          # error outputs rendered in the page
+    toasts: int = 0                # notification toasts on screen after Run All
+    saved: dict = field(default_factory=dict)
+    axe: dict = field(default_factory=dict)
 
-    def take(self, step: str) -> Path:
-        self.n += 1
-        path = self.folder / f"{self.n:02d}-{step}.png"
-        self.page.screenshot(path=str(path), full_page=False)
-        return path
+
+class NotebookRuns:
+    """Runs each notebook once (open, Run All, save, axe-core) and keeps the result for every test."""
+
+    def __init__(self, browser, lab_server) -> None:
+        self.browser, self.lab_server = browser, lab_server
+        self.done: dict[str, NotebookRun | BaseException] = {}
+
+    def get(self, relative: str) -> NotebookRun:
+        if relative not in self.done:
+            try:
+                self.done[relative] = self._run(relative)
+            except Exception as exc:  # every test of this notebook reports the same failure
+                self.done[relative] = exc
+        result = self.done[relative]
+        if isinstance(result, BaseException):
+            raise AssertionError(f"Run All of {relative} failed: {result!r}") from result
+        return result
+
+    def _run(self, relative: str) -> NotebookRun:
+        context, pg = new_page(self.browser, f"run_all-{relative}")
+        run = NotebookRun(relative)
+        try:
+            ui.open_notebook(pg, self.lab_server, relative)
+            start = time.monotonic()
+            ui.run_all(pg)
+            ui.wait_every_cell_ran(pg)
+            run.seconds = time.monotonic() - start
+            ui.wait_widgets_rendered(pg)
+            pg.shots.take("ran-all")
+            run.code_cells = pg.locator(".jp-CodeCell").count()
+            run.ran_cells = pg.locator(".jp-CodeCell .jp-InputArea-prompt", has_text=re.compile(r"\[\d+\]")).count()
+            run.shown_errors = pg.locator(
+                ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error'], "
+                ".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']").count()
+            run.toasts = pg.locator(ui.NEWS_TOAST).count()
+            start = time.monotonic()
+            run.axe = ui.run_axe(pg)
+            run.axe_seconds = time.monotonic() - start
+            run.saved = ui.save(pg, self.lab_server, relative)
+            return run
+        finally:
+            try:
+                pg.shots.take("final")
+            except Exception:
+                pass
+            context.close()
+            self.lab_server.delete_sessions()
+
+
+@pytest.fixture(scope="session")
+def notebook_runs(browser, lab_server) -> NotebookRuns:
+    return NotebookRuns(browser, lab_server)
