@@ -6,7 +6,7 @@ Measures, per interaction, the wall time of the callback a browser event would r
 the redraw of its figure (Agg canvas, rendered to the image the widget ships to the browser):
 
 * practice widget: select an answer + press Check (``PracticeWidget.answer`` + ``.check``);
-* threshold slider (grader/threshold_widget.py, if present): move the slider;
+* threshold slider (driftlab/viz/threshold_widget.py, if present): move the slider;
 * Drift Lab: every control, moved through several values (the observer re-runs the year and
   redraws in place); the full ``fig.canvas.draw()`` of the lab figure is reported separately.
 
@@ -66,8 +66,8 @@ def practice_samples(repeat: int) -> list[float]:
 
 
 def threshold_samples(repeat: int) -> list[float] | None:
-    """Move the threshold slider of grader/threshold_widget.py (skipped if that module is absent)."""
-    if not (ROOT / "grader/threshold_widget.py").exists():
+    """Move the threshold slider of driftlab/viz/threshold_widget.py (skipped if that module is absent)."""
+    if not (ROOT / "driftlab/viz/threshold_widget.py").exists():
         return None
     from driftlab.viz.threshold_widget import ThresholdExplorer
 
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     CPU.clear()
     threshold = threshold_samples(args.repeat)
     if threshold is None:
-        print("threshold slider: grader/threshold_widget.py not found, skipped")
+        print("threshold slider: driftlab/viz/threshold_widget.py not found, skipped")
     else:
         rows.append(("threshold slider: move", len(threshold), *stats(threshold), float(np.median(CPU))))
     per_control, cpu_control, draws, first = lab_samples(args.repeat)
