@@ -129,6 +129,8 @@ class DriftLab:
                                       label="true accuracy, 14 days (hindsight)")
         self.acc_threshold_line = ax_acc.axhline(0.87, color=PALETTE["vermillion"], linestyle="-.",
                                                  linewidth=1.2, label="accuracy threshold (0.87)")
+        self.estimate_note = ax_acc.text(0.99, 0.97, "", transform=ax_acc.transAxes, ha="right", va="top",
+                                         fontsize=8.5, color=PALETTE["vermillion"])
         ax_acc.set_ylim(0.5, 1.0)
         ax_acc.set_ylabel("accuracy")
         ax_acc.set_title("Predicted vs realised accuracy of the deployed model")
@@ -146,7 +148,7 @@ class DriftLab:
                                       transform=ax.get_xaxis_transform())[0] for ax in (ax_drift, ax_acc)]
         # Everything above except the data artists is static: draw it once, then blit the data.
         self.dynamic = (self.score_lines + [self.predicted_line, self.realised_line, self.true_line]
-                        + self.event_lines + self.retrain_marks)
+                        + self.event_lines + self.retrain_marks + [self.estimate_note])
         self.live = LiveFigure(self.figure, self.dynamic)
         self.canvas = self.live.canvas
 
@@ -211,6 +213,9 @@ class DriftLab:
             xs[2::3] = np.nan
         for line in self.retrain_marks:
             line.set_data(xs, ys)
+        misled = estimate_misled(r)
+        self.estimate_note.set_text("" if misled is None else
+                                    f"estimate misleads: day {misled[0]}, {misled[1]:.2f} predicted vs {misled[2]:.2f} true")
         self.image.show(self.render(), alt_text(r))
         s = r.scoreboard
         self.scoreboard.value = (
@@ -243,6 +248,26 @@ def alt_text(r: LabResult) -> str:
             f"fixes. {describe(r)}")
 
 
+ESTIMATE_GAP = 0.05  # off-drift, the estimate stays within 0.04 of the true accuracy on every built-in drift
+
+
+def estimate_misled(r: LabResult) -> tuple[int, float, float, int] | None:
+    """Where the confidence-based estimate overstates the true accuracy by more than ESTIMATE_GAP while the
+    drift is on: (worst day, predicted, true, number of such days), or None."""
+    gap = r.predicted_accuracy - r.true_accuracy
+    days = np.flatnonzero(r.drift_on & np.isfinite(gap) & (gap > ESTIMATE_GAP))
+    if not days.size:
+        return None
+    worst = int(days[np.argmax(gap[days])])
+    return worst, float(r.predicted_accuracy[worst]), float(r.true_accuracy[worst]), int(days.size)
+
+
+_WHY_MISLED = {
+    "unit_bug": "a unit bug pushes the model's probabilities to the extremes: more confident, not more right",
+    "concept": "a concept change moves P(Y|X), which the model's own probabilities cannot know",
+}
+
+
 def describe(r: LabResult) -> str:
     """A plain-text account of what the figure shows (for screen readers and for tests)."""
     first_alert = int(np.argmax(r.alert)) if r.alert.any() else None
@@ -256,6 +281,12 @@ def describe(r: LabResult) -> str:
                      + ("…" if len(r.retrain_days) > 8 else "") + ".")
     if r.fix_days:
         parts.append("Pipeline fix requested on day(s) " + ", ".join(str(d) for d in r.fix_days) + ".")
+    misled = estimate_misled(r)
+    if misled is not None:
+        day, predicted, true, n = misled
+        why = _WHY_MISLED.get(r.drift.type, "it assumes calibrated probabilities and an unchanged P(Y|X)")
+        parts.append(f"The confidence-based estimate misleads on {n} day(s): on day {day} it says {predicted:.2f} "
+                     f"while the true accuracy is {true:.2f} ({why}).")
     low = np.flatnonzero(r.true_accuracy < r.accuracy_threshold)
     parts.append(f"Accuracy below {r.accuracy_threshold:.2f} on {low.size} day(s)"
                  + (f", first on day {low[0]}." if low.size else "."))

@@ -196,3 +196,23 @@ def test_lab_widget_reports_unwritten_policy():
     ui = DriftLab(policy=policy)
     ui.set(policy="yours")
     assert "not written yet" in ui.message.value
+
+
+def test_the_lab_says_when_the_confidence_based_estimate_misleads():
+    """Under a unit bug the estimate rises (to 1.00 here) and under a concept change it stays high while the
+    true accuracy falls: the words below the figure and the figure itself say so; off-drift they say nothing."""
+    from driftlab.lab.widgets import DriftLab, describe, estimate_misled
+
+    for kind, reason in (("unit_bug", "more confident, not more right"), ("concept", "P(Y|X)")):
+        r = L.run(L.Drift(type=kind), L.Monitoring(), policy="none")
+        day, predicted, true, n = estimate_misled(r)
+        assert predicted - true > 0.1 and n > 100 and r.drift_on[day]
+        assert f"on day {day} it says {predicted:.2f}" in describe(r) and reason in describe(r)
+    for kind in ("none", "sudden", "gradual", "recurring"):
+        r = L.run(L.Drift(type=kind), L.Monitoring(), policy="none")
+        assert estimate_misled(r) is None and "misleads" not in describe(r)
+    lab = DriftLab()
+    lab.set(type="unit_bug")
+    assert lab.estimate_note.get_text().startswith("estimate misleads")
+    lab.set(type="sudden")
+    assert lab.estimate_note.get_text() == ""
