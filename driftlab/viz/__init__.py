@@ -1,1 +1,2 @@
-"""How the course draws: the palette, matplotlib plots, live (blitted) figures and the threshold widget."""
+"""How the course draws: the palette, matplotlib plots, static figures with alternative text, live (blitted)
+figures and the threshold widget."""

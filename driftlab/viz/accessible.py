@@ -14,10 +14,9 @@ Two gaps of ipywidgets 8 that axe-core reports in JupyterLab, and how the course
 """
 from __future__ import annotations
 
-import base64
-import html
-
 import ipywidgets as W
+
+from driftlab.viz.figures import img_tag
 
 __all__ = ["WIDGET_CLASS", "DescribedImage", "name_slider_handles"]
 
@@ -83,7 +82,5 @@ class DescribedImage:
     def show(self, frame: bytes, alt: str) -> None:
         """Display ``frame`` described by ``alt``."""
         self.value, self.alt = frame, alt
-        source = base64.b64encode(frame).decode("ascii")
         width, height = self.size
-        self.widget.value = (f'<img src="data:image/{self.fmt};base64,{source}" alt="{html.escape(alt)}" '
-                             f'width="{width}" height="{height}" style="{self.style}">')
+        self.widget.value = img_tag(frame, alt, self.fmt, width, height, self.style)
