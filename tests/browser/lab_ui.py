@@ -23,11 +23,11 @@ NOTEBOOKS = sorted(str(p.relative_to(ROOT / "notebooks")) for p in (ROOT / "note
 AXE = Path(os.environ.get("DRIFTLAB_AXE", ROOT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"))
 WCAG_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
 NEWS_TOAST = ".Toastify__toast"
-# What axe looks at: every output of the notebook. JupyterLab's PNG renderer (matplotlib figures) has no
-# way to carry alternative text (it draws a bare <img>, JupyterLab 4.6), so those images are left out;
-# the course's widget figures are <img alt=…> of their own and are checked.
+# What axe looks at: every output of the notebook, images included. The course shows its static matplotlib
+# figures as <img alt=…> (driftlab.viz.figures.show) and its widget figures likewise; a bare PNG output
+# (plt.show(), JupyterLab's image renderer, no alt) is counted and fails axe's image-alt rule.
 AXE_INCLUDE = ".jp-Notebook .jp-OutputArea-output"
-AXE_EXCLUDE = ".jp-Notebook .jp-OutputArea-output.jp-RenderedImage"
+BARE_IMAGES = ".jp-Notebook .jp-OutputArea-output.jp-RenderedImage"
 WIDGET_VIEWS = ".jp-Notebook .jp-OutputArea-output > .jupyter-widgets"
 
 
@@ -152,16 +152,17 @@ def run_axe(page) -> dict:
     """Inject axe-core and run the WCAG 2.x A/AA rules on the notebook's outputs.
 
     Returns ``{"violations": [{"id", "impact", "help", "nodes": [{"target", "html", "summary"}]}],
-    "outputs": n, "widgets": n, "sliders": n, "widget_images": [alt, ...], "excluded_images": n,
-    "version": "4.x"}``.
+    "outputs": n, "widgets": n, "sliders": n, "widget_images": [alt, ...], "figure_images": [alt, ...],
+    "bare_images": n, "version": "4.x"}``: ``figure_images`` are the <img> outside widgets (static figures),
+    ``bare_images`` the outputs drawn by JupyterLab's own PNG renderer.
     """
     if not AXE.is_file():
         raise AssertionError(f"{AXE} is missing: run `make axe` (npm install axe-core; `make test` does it)")
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE))
     return page.evaluate(
-        """async ([include, exclude, widgets, tags]) => {
-             const outputs = [...document.querySelectorAll(include)].filter(e => !e.matches(exclude));
+        """async ([include, bare, widgets, tags]) => {
+             const outputs = [...document.querySelectorAll(include)];
              const result = await axe.run({include: outputs},
                                           {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
              return {
@@ -170,14 +171,15 @@ def run_axe(page) -> dict:
                widgets: document.querySelectorAll(widgets).length,
                sliders: outputs.reduce((n, e) => n + e.querySelectorAll('[role="slider"]').length, 0),
                widget_images: [...document.querySelectorAll(widgets + ' img')].map(i => i.alt || ''),
-               excluded_images: document.querySelectorAll(include + ' img').length
-                                - outputs.reduce((n, e) => n + e.querySelectorAll('img').length, 0),
+               figure_images: [...document.querySelectorAll(include + ' img')].filter(i => !i.closest(widgets))
+                                .map(i => i.getAttribute('alt')),
+               bare_images: document.querySelectorAll(bare).length,
                violations: result.violations.map(v => ({
                  id: v.id, impact: v.impact, help: v.help,
                  nodes: v.nodes.map(n => ({target: n.target.join(' '), html: n.html.slice(0, 160),
                                            summary: n.failureSummary}))})),
              };
-           }""", [AXE_INCLUDE, AXE_EXCLUDE, WIDGET_VIEWS, list(WCAG_TAGS)])
+           }""", [AXE_INCLUDE, BARE_IMAGES, WIDGET_VIEWS, list(WCAG_TAGS)])
 
 
 def describe_violations(violations: list[dict]) -> list[str]:

@@ -4,9 +4,9 @@ without JupyterLab's "Jupyter news" toast.
 * Every notebook is opened in JupyterLab and run (Run > Run All, once per session, shared with
   ``test_browser.py``); axe-core is injected into the page and runs the WCAG 2.0/2.1 level A and AA
   rules on the notebook's output areas (the course's widgets and outputs, not JupyterLab's own
-  chrome). Any violation fails the test, listed as rule id (impact): element. Matplotlib's static
-  PNG outputs are left out: JupyterLab draws them as a bare ``<img>`` with no way to give it
-  alternative text (the count is printed).
+  chrome). Any violation fails the test, listed as rule id (impact): element. Every image is
+  checked (axe's ``image-alt``): the course's static matplotlib figures are ``<img alt=…>``
+  (``driftlab.viz.figures.show``), and a bare PNG output (``plt.show()``) fails.
 * ``driftlab lab`` is started as a learner starts it (the console script, a fresh Jupyter config
   and user-settings folder) and a notebook is opened: no notification toast may be on screen.
 
@@ -37,10 +37,11 @@ def test_outputs_pass_axe_wcag_a_aa(notebook_runs, relative):
     run = notebook_runs.get(relative)
     axe = run.axe
     print(f"{relative}: axe-core {axe['version']} on {axe['outputs']} outputs ({axe['widgets']} widgets) in "
-          f"{run.axe_seconds:.1f} s; {axe['excluded_images']} matplotlib PNG image(s) left out; "
+          f"{run.axe_seconds:.1f} s; {len(axe['figure_images'])} static figure(s), {axe['bare_images']} bare PNG output(s); "
           f"{len(axe['violations'])} violation(s)")
     assert run.toasts == 0, "a notification toast covers the notebook"
     assert axe["outputs"] > 0, "axe-core saw no output: did Run All run?"
+    assert axe["bare_images"] == 0, f"{axe['bare_images']} figure(s) shown without alternative text (use driftlab.viz.figures.show)"
     problems = describe_violations(axe["violations"])
     assert problems == [], f"{len(problems)} WCAG 2.1 A/AA violation(s) in {relative}:\n" + "\n".join(problems)
 
@@ -52,6 +53,20 @@ def test_axe_saw_the_widgets_that_failed_before(notebook_runs):
     assert lab["sliders"] == 5 and thresholds["sliders"] == 2, (lab["sliders"], thresholds["sliders"])
     assert [alt.startswith("Drift Lab figure") for alt in lab["widget_images"]] == [True], lab["widget_images"]
     assert [alt.startswith("Accuracy by month") for alt in thresholds["widget_images"]] == [True]
+
+
+# the static matplotlib figures a learner sees after Run All, per module
+FIGURES = {"01_why_models_degrade": 4, "02_detecting_drift": 6, "03_accuracy_thresholds": 4,
+           "04_feature_importance": 1, "05_retraining": 2}
+
+
+@pytest.mark.parametrize("module", sorted(FIGURES))
+def test_axe_saw_every_static_figure_with_its_description(notebook_runs, module):
+    """The scans above covered every figure of modules 01-05, each an <img> whose alt says what it shows."""
+    alts = notebook_runs.get(f"{module}/{module}.ipynb").axe["figure_images"]
+    assert len(alts) == FIGURES[module], alts
+    for alt in alts:
+        assert alt and len(alt.split()) >= 15 and not alt.lower().startswith(("figure", "image", "<figure")), alt
 
 
 def test_driftlab_lab_opens_without_news_toast(browser, tmp_path):
