@@ -15,6 +15,7 @@ import json
 import math
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -74,12 +75,18 @@ def protected(course: Path) -> dict:
     return {"files": digest([p for p in mine if p.exists()]), "site": site_listing()}
 
 
+def _orphaned(path: Path, prefix: str) -> bool:
+    """A sandbox folder or cgroup whose grading process has ended (tests in other processes run their own)."""
+    owner = path.name[len(prefix):].split("-")[0]
+    return owner.isdigit() and not psutil.pid_exists(int(owner))
+
+
 def leftovers() -> list[str]:
-    """Processes an attack left behind, sandbox folders and cgroups still there."""
+    """Processes an attack left behind, sandbox folders and cgroups their grading process did not remove."""
     found = [" ".join(p.info["cmdline"]) for p in psutil.process_iter(["cmdline"])
              if escapes.MARKER in " ".join(p.info["cmdline"] or [])]
-    found += [str(p) for p in Path("/tmp").glob("dl-sbx-*")]
-    found += [str(p) for p in sandbox_cgroups()]
+    found += [str(p) for p in Path(tempfile.gettempdir()).glob("dl-sbx-*") if _orphaned(p, "dl-sbx-")]
+    found += [str(p) for p in sandbox_cgroups() if _orphaned(p, "driftlab-")]
     return found
 
 
