@@ -14,6 +14,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from traitlets.config import Config
+
 from driftlab.errors import BuildError, GradingError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +24,16 @@ ROOT = Path(__file__).resolve().parent.parent
 def course_modules(root: Path = ROOT) -> list[str]:
     """Assignment ids of a course: the folders of its ``solutions/``."""
     return sorted(p.name for p in (root / "solutions").iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def course_config(course: Path) -> Config:
+    """The course's ``nbgrader_config.py`` as nbgrader loads it (empty where the course has none)."""
+    from traitlets.config.loader import ConfigFileNotFound, PyFileConfigLoader
+
+    try:
+        return PyFileConfigLoader("nbgrader_config.py", str(course)).load_config()
+    except ConfigFileNotFound:
+        return Config()
 
 
 def nbgrader_env() -> dict[str, str]:

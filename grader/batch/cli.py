@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from driftlab.errors import DriftLabError
-from grader.nbgrader import ROOT, course_modules
+from grader.nbgrader import ROOT, course_config, course_modules
 
 from grader.sandbox import Sandbox, SandboxUnavailable
 from grader.sandbox.box import OFF_WARNING
@@ -84,9 +84,9 @@ def add_grade_command(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout", type=int, default=None,
                    help="per-cell time limit in seconds (default: the course's nbgrader_config.py)")
     p.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
-    p.add_argument("--sandbox", choices=["auto", "bwrap", "off"], default="auto",
+    p.add_argument("--sandbox", choices=["auto", "bwrap", "off"], default=None,
                    help="run learners' code in bubblewrap: auto = when installed (else a loud warning), "
-                        "bwrap = required, off = never (default: auto)")
+                        "bwrap = required, off = never (default: the course config's Sandbox.mode, else auto)")
     p.add_argument("--course", type=Path, default=None,
                    help="course directory (nbgrader_config.py + solutions/); default: this repository")
     p.set_defaults(func=run_grade)
@@ -264,6 +264,7 @@ def run_grade(args: argparse.Namespace) -> int:
     out = args.out.resolve()
     work = out / ".work"
     try:
+        args.sandbox = args.sandbox or course_config(course).Sandbox.get("mode", "auto")
         args.unsandboxed = sandbox_warning(args.sandbox)
         modules = check_args(args, course)
         work.mkdir(parents=True, exist_ok=True)

@@ -63,3 +63,22 @@ def test_cli_help_lists_the_workflows():
     out = subprocess.run([str(BIN / "driftlab"), "--help"], capture_output=True, text=True).stdout
     for command in ("lab", "build"):
         assert command in out
+
+
+def test_grade_follows_the_course_configs_sandbox_mode_unless_told(tmp_path):
+    """Plain nbgrader honours c.Sandbox.mode; driftlab grade must too (``--sandbox`` overrides it)."""
+    import argparse
+
+    from grader.batch import cli
+    from grader.nbgrader import ROOT, course_config
+
+    assert course_config(ROOT).Sandbox.mode == "auto"
+    course = tmp_path / "course"
+    (course / "solutions").mkdir(parents=True)
+    (course / "nbgrader_config.py").write_text('c = get_config()\nc.Sandbox.mode = "off"\n')
+    for given, expected in ((None, "off"), ("auto", "auto")):
+        args = argparse.Namespace(course=course, out=tmp_path / "out", sandbox=given, module=None,
+                                  submissions=tmp_path / "missing")
+        assert cli.run_grade(args) == 2  # no submissions folder: stops after deciding the sandbox
+        assert args.sandbox == expected
+    assert course_config(tmp_path / "none").Sandbox.get("mode", "auto") == "auto"
