@@ -54,7 +54,7 @@ def practice_samples(repeat: int) -> list[float]:
     from grader.exercises.source import compile_notebook
     from driftlab.exercises.practice import PracticeWidget
 
-    entries = compile_notebook(nbformat.read(ROOT / "solutions/06_drift_lab/06_drift_lab.ipynb", as_version=4))
+    entries = compile_notebook(nbformat.read(ROOT / "solutions/07_drift_lab/07_drift_lab.ipynb", as_version=4))
     practice = [e for e in entries.values() if not e.graded]
     samples = []
     for _ in range(repeat):

@@ -1,5 +1,5 @@
 """The one test support module: the course's modules and paths, notebook execution with nbclient,
-reading check results, and the reference answer of module 06's graded policy (kept out of driftlab)."""
+reading check results, and the reference answer of module 07's graded policy (kept out of driftlab)."""
 from __future__ import annotations
 
 import json
@@ -119,7 +119,7 @@ def fill_release(release, solution, replace: dict[str, str] | None = None):
     return nb
 
 
-# The course's answer to module 06's graded ``policy(state)`` exercise. It lives here, not in
+# The course's answer to module 07's graded ``policy(state)`` exercise. It lives here, not in
 # ``driftlab``, so that nothing a learner's notebook can import hands them the answer; the 06 tests
 # check that the instructor's solution cell agrees with it.
 def reference_policy(state: dict) -> str:

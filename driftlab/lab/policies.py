@@ -1,4 +1,4 @@
-"""The Drift Lab's ready-made response policies (the learner writes their own in module 06).
+"""The Drift Lab's ready-made response policies (the learner writes their own in module 07).
 
 A policy is a function ``policy(state) -> action``: ``state`` is the plain dict :func:`driftlab.lab.run`
 builds each day, ``action`` one of :data:`driftlab.lab.config.ACTIONS`.

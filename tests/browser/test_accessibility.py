@@ -48,7 +48,7 @@ def test_outputs_pass_axe_wcag_a_aa(notebook_runs, relative):
 
 def test_axe_saw_the_widgets_that_failed_before(notebook_runs):
     """The scans above covered the sliders and widget figures that had no accessible name before."""
-    lab = notebook_runs.get("06_drift_lab/06_drift_lab.ipynb").axe
+    lab = notebook_runs.get("07_drift_lab/07_drift_lab.ipynb").axe
     thresholds = notebook_runs.get("03_accuracy_thresholds/03_accuracy_thresholds.ipynb").axe
     assert lab["sliders"] == 5 and thresholds["sliders"] == 2, (lab["sliders"], thresholds["sliders"])
     assert [alt.startswith("Drift Lab figure") for alt in lab["widget_images"]] == [True], lab["widget_images"]
@@ -57,7 +57,7 @@ def test_axe_saw_the_widgets_that_failed_before(notebook_runs):
 
 # the static matplotlib figures a learner sees after Run All, per module
 FIGURES = {"01_why_models_degrade": 4, "02_detecting_drift": 6, "03_accuracy_thresholds": 4,
-           "04_feature_importance": 1, "05_retraining": 2}
+           "05_feature_importance": 1, "06_retraining": 2}
 
 
 @pytest.mark.parametrize("module", sorted(FIGURES))
@@ -91,7 +91,7 @@ def test_driftlab_lab_opens_without_news_toast(browser, tmp_path):
 
         context, page = new_page(browser, "driftlab_lab_first_open")
         try:
-            page.goto(f"{url}/lab/tree/07_test/07_test.ipynb?reset&token={token}")
+            page.goto(f"{url}/lab/tree/08_test/08_test.ipynb?reset&token={token}")
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
             wait_idle(page, timeout=90)   # JupyterLab asks its news question as soon as it is restored
             page.wait_for_timeout(1500)

@@ -13,7 +13,7 @@ import pytest
 
 from tests.browser.lab_ui import NOTEBOOKS, changed, error_outputs, open_notebook, run_all
 
-LAB_NOTEBOOK = "06_drift_lab/06_drift_lab.ipynb"
+LAB_NOTEBOOK = "07_drift_lab/07_drift_lab.ipynb"
 
 pytestmark = pytest.mark.browser
 

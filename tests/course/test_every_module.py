@@ -235,12 +235,12 @@ def test_build_check_names_a_stale_notebook(tmp_path, capsys):
 
 def test_the_label_delay_is_one_story_across_the_course():
     """Issue 13, finding 6: real default is known after 12-24 months; modules 01 and 03 use an early proxy
-    known after 3 months; module 05 and the lab say openly that they shorten it, and by how much."""
+    known after 3 months; module 06 and the lab say openly that they shorten it, and by how much."""
     import re
 
     text = {m: "\n".join(c.source for c in nbformat.read(solution_path(m), as_version=4).cells) for m in MODULES}
     for module in ("01_why_models_degrade", "03_accuracy_thresholds"):
         assert re.search(r"^label_delay = 3\b", text[module], re.M), module
         assert "12–24 months" in text[module] and "proxy" in text[module], module
-    assert "shortens** the label delay" in text["05_retraining"]
-    assert "shorter than the proxy's three months" in text["06_drift_lab"]
+    assert "shortens** the label delay" in text["06_retraining"]
+    assert "shorter than the proxy's three months" in text["07_drift_lab"]

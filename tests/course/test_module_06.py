@@ -1,200 +1,242 @@
-"""Module 06 (Drift Lab): the graded `policy(state)` exercise, its buggy-policy feedback, hidden
-scenarios, and the lab in the notebook.
-
-The exercise's reference (the instructor's solution cell) must agree with tests/support.reference_policy
-(kept out of driftlab, where a learner could import it); every known buggy policy gets its own message;
-the release contains none of the hidden states; real nbgrader gives 3/3, and 0 with the right
-misconception to buggy policies.
-"""
+"""Module 06 (retraining loop): seed task 3 run in context (graded in module 02), seed MCQ 5, the training window under the
+module's label delay, and the paired promotion gate, each wrong answer with its own message, on the
+entries the build embeds in the hidden tests."""
 from __future__ import annotations
 
-import ast
 import textwrap
-import time
 
 import nbformat
+import numpy as np
 import pytest
-from tests.support import errors, execute, fill_release, release_path, results, solution_path
+from tests.support import compiled, solution_path
 
-from driftlab import lab as L
-from tests.support import reference_policy
-from grader import nbgrader as R
-
-from grader.exercises.source import compile_notebook, reference_function, specs_in
-MODULE = "06_drift_lab"
-EXERCISE = "lab-policy"
+from driftlab.exercises.entries import CORRECT, INCORRECT
+from grader.exercises.source import compile_notebook, specs_in
+MODULE = "06_retraining"
 
 
 @pytest.fixture(scope="module")
-def solution_nb():
+def nb():
     return nbformat.read(solution_path(MODULE), as_version=4)
 
 
 @pytest.fixture(scope="module")
-def entry(solution_nb):
-    return compile_notebook(solution_nb, hidden=True)[EXERCISE]
+def hidden():
+    return compiled(MODULE)
 
 
 @pytest.fixture(scope="module")
-def spec(solution_nb):
-    return next(s for _, s in specs_in(solution_nb) if s.id == EXERCISE)
+def specs(nb):
+    return {spec.id: spec for _, spec in specs_in(nb)}
+
+
+def verdict(entry, answer):
+    v = entry.assess(answer)
+    return v.status, v.misconception
+
+
+def test_seed_items_are_there_as_the_seed_gives_them(specs):
+    mcq5 = specs["retrain-mcq5"]
+    assert (mcq5.kind, mcq5.difficulty, mcq5.answer) == ("choice", "hard", {1: "A"})
+    assert mcq5.options[1]["A"] == "Monitor performance, retrain with new data, and update deployment"
+    assert mcq5.options[1]["C"] == "Retrain only when users complain"
+    assert {m.when[1] for m in mcq5.mistakes} == {"B", "C", "D"}
+
+
+def test_seed_task3_is_graded_once_in_the_course():
+    """Module 06 runs seed task 3 on a real drift check; module 02 grades it (detect-task3), nowhere else."""
+    from tests.support import MODULES
+
+    graded = [(m, spec.id) for m in MODULES for _, spec in specs_in(nbformat.read(solution_path(m), as_version=4))
+              if spec.source == "seed task 3" and spec.graded]
+    assert graded == [("02_detecting_drift", "detect-task3")]
+
+
+def test_task3_in_context_returns_a_plain_bool():
+    from driftlab.course.drift import detect_data_drift
+    from driftlab.course.simulation import Scenario
+
+    scenario = Scenario(seed=0)
+    result = detect_data_drift(scenario.reference(), scenario.batch(11), drift_share=0.1)
+    assert result is True
+
+
+@pytest.mark.parametrize("letter, mistake", [("A", None), ("B", "dropping-monitoring"),
+                                             ("C", "waiting-for-complaints"), ("D", "ignoring-changes")])
+def test_mcq5(hidden, letter, mistake):
+    status, misconception = verdict(hidden["retrain-mcq5"], letter)
+    assert (status, misconception) == ((CORRECT, None) if mistake is None else (INCORRECT, mistake))
+
+
+@pytest.mark.parametrize("letter, mistake", [("B", None), ("A", "more-data-always-better"), ("C", "reference-only"),
+                                             ("D", "trains-on-unlabelled-rows")])
+def test_window_choice_each_distractor_has_its_message(hidden, letter, mistake):
+    entry = hidden["retrain-window"]
+    v = entry.assess(letter)
+    assert (v.status, v.misconception) == ((CORRECT, None) if mistake is None else (INCORRECT, mistake))
+    if mistake:
+        assert v.message == next(m.message for m in entry.mistakes if m.id == mistake)
+
+
+def test_window_choice_is_answerable_under_the_modules_label_delay(specs, nb):
+    """Labels arrive at the end of each month (section 2 says so): the answer trains on last month only."""
+    spec = specs["retrain-window"]
+    assert "arrive at the end of that month" in spec.prompt and "last month" in spec.options[1]["B"]
+    text = " ".join(" ".join(c.source.split()) for c in nb.cells if c.cell_type == "markdown")
+    assert "a month's labels arrive at its end" in text and "no label delay" not in text
+
+
+@pytest.mark.parametrize("letter, mistake", [("B", None), ("A", "test-is-enough"), ("C", "golden-set-useless"),
+                                             ("D", "retest-same-rows")])
+def test_shadow_canary_practice(hidden, letter, mistake):
+    v = hidden["retrain-p3"].assess(letter)
+    assert (v.status, v.misconception) == ((CORRECT, None) if mistake is None else (INCORRECT, mistake))
+
+
+def test_shadow_canary_practice_prompt_states_a_true_p_value(specs):
+    from scipy.stats import binomtest
+
+    prompt = specs["retrain-p3"].prompt
+    assert "70 of its 100 disagreements" in prompt and "p < 0.001" in prompt
+    assert binomtest(70, 100).pvalue < 0.001
 
 
 def define(code: str):
-    namespace: dict = {}
+    namespace: dict = {"np": np}
     exec(textwrap.dedent(code), namespace)  # noqa: S102 - test fixtures
-    return namespace["policy"]
+    return namespace["should_promote"]
 
 
-def _states(spec, which: str) -> list[dict]:
-    return [ast.literal_eval(case)[0] for case in getattr(spec, which)]
+# Right answers written differently from the instructor's: all must pass.
+ALTERNATIVES = ['''
+def should_promote(champion_correct, challenger_correct, alpha=0.05):
+    from scipy.stats import binomtest
+    b = int((champion_correct & ~challenger_correct).sum())
+    c = int((challenger_correct & ~champion_correct).sum())
+    return c > b and binomtest(c, b + c, alternative="greater").pvalue < alpha / 2
+''', '''
+import numpy as np
+from scipy import stats
+def should_promote(champion_correct, challenger_correct, alpha=0.05):
+    pairs = list(zip(champion_correct, challenger_correct))
+    b = sum(1 for old, new in pairs if old and not new)
+    c = sum(1 for old, new in pairs if new and not old)
+    if b + c == 0:
+        return False
+    p = stats.binomtest(b, b + c, 0.5).pvalue  # the two-sided p-value is the same from b's side
+    return np.bool_(c > b) & np.bool_(p < alpha)
+''', '''
+def should_promote(champion_correct, challenger_correct, alpha=0.05):
+    # Dietterich (1998): McNemar's chi-square with continuity correction agrees on every case
+    from scipy.stats import chi2
+    b = int(np.sum(champion_correct & ~challenger_correct))
+    c = int(np.sum(challenger_correct & ~champion_correct))
+    if c <= b:
+        return False
+    return bool(chi2.sf((abs(b - c) - 1) ** 2 / (b + c), 1) < alpha)
+''']
+
+# Each known mistake written independently of the spec's code: the check finds it by its behaviour.
+WRONG = {
+    "higher-accuracy-wins": '''
+def should_promote(champion_correct, challenger_correct, alpha=0.05):
+    return np.mean(challenger_correct) - np.mean(champion_correct) > 0
+''',
+    "fixed-margin": '''
+def should_promote(champion_correct, challenger_correct, alpha=0.05):
+    gain = challenger_correct.mean() - champion_correct.mean()
+    return gain > 0.025
+''',
+    "unpaired-test": '''
+def should_promote(champion_correct, challenger_correct, alpha=0.05):
+    from scipy.stats import chi2_contingency
+    n = len(champion_correct)
+    k, c = champion_correct.sum(), challenger_correct.sum()
+    return bool(c > k and chi2_contingency([[c, n - c], [k, n - k]]).pvalue < alpha)
+''',
+    "all-rows-as-trials": '''
+def should_promote(champion_correct, challenger_correct, alpha=0.05):
+    from scipy.stats import binomtest
+    c = int((challenger_correct & ~champion_correct).sum())
+    b = int((champion_correct & ~challenger_correct).sum())
+    return c > b and binomtest(c, n=champion_correct.size, p=0.5).pvalue < alpha
+''',
+    "significant-either-way": '''
+def should_promote(champion_correct, challenger_correct, alpha=0.05):
+    from scipy.stats import binomtest
+    b = int((champion_correct & ~challenger_correct).sum())
+    c = int((challenger_correct & ~champion_correct).sum())
+    if b == c == 0:
+        return False
+    return binomtest(c, b + c).pvalue < alpha
+''',
+    "one-sided-at-alpha": '''
+def should_promote(champion_correct, challenger_correct, alpha=0.05):
+    from scipy.stats import binomtest
+    b = int((champion_correct & ~challenger_correct).sum())
+    c = int((challenger_correct & ~champion_correct).sum())
+    if c <= b:
+        return False
+    return binomtest(c, b + c, alternative="greater").pvalue < alpha
+''',
+    "swapped-disagreements": '''
+def should_promote(champion_correct, challenger_correct, alpha=0.05):
+    from scipy.stats import binomtest
+    c = int((champion_correct & ~challenger_correct).sum())
+    b = int((challenger_correct & ~champion_correct).sum())
+    if c <= b:
+        return False
+    return binomtest(c, b + c).pvalue < alpha
+''',
+    "no-disagreements-crash": '''
+def should_promote(champion_correct, challenger_correct, alpha=0.05):
+    from scipy.stats import binomtest
+    b = int((champion_correct & ~challenger_correct).sum())
+    c = int((challenger_correct & ~champion_correct).sum())
+    result = binomtest(c, b + c)
+    return c > b and result.pvalue < alpha
+''',
+}
 
 
-def test_notebook_solution_equals_the_lab_reference(solution_nb, spec):
-    notebook_policy = reference_function(solution_nb, spec)
-    for state in _states(spec, "cases") + _states(spec, "hidden_cases"):
-        assert notebook_policy(state) == reference_policy(state), state
-    seen = []
-
-    def both(state):
-        seen.append((notebook_policy(state), reference_policy(state)))
-        return seen[-1][1]
-
-    for drift in (L.Drift("unit_bug", "loan_amount", 1.0), L.Drift("concept", "age", 1.0, label_delay=10)):
-        L.run(drift, policy=both)
-    assert all(a == b for a, b in seen) and {b for _, b in seen} == {"none", "retrain", "fix_pipeline"}
-
-
-def test_cases_cover_every_action_and_the_boundaries(spec):
-    visible, hidden = _states(spec, "cases"), _states(spec, "hidden_cases")
-    assert len(hidden) >= 10 and not any(h in visible for h in hidden)
-    assert {reference_policy(s) for s in visible} == {"none", "retrain", "fix_pipeline"}
-    assert {reference_policy(s) for s in hidden} == {"none", "retrain", "fix_pipeline"}
-    assert any(s["realised_accuracy"] == s["accuracy_threshold"] for s in visible)
-    assert any(s["predicted_accuracy"] == s["accuracy_threshold"] and s["alert"] for s in visible)
-    assert any(s["days_since_retrain"] == 30 for s in visible)
-    real = []
-    L.run(L.Drift("none"), policy=lambda state: real.append(state) or "none")
-    for state in visible + hidden:  # the same keys the lab passes
-        assert set(state) == set(real[100])
+@pytest.mark.parametrize("hidden_cases", [False, True])
+def test_should_promote_each_wrong_behaviour_has_its_message(nb, specs, hidden_cases):
+    entry = compile_notebook(nb, hidden=hidden_cases)["retrain-promote"]
+    mistakes = {m.id: m for m in specs["retrain-promote"].mistakes}
+    assert set(WRONG) == set(mistakes)  # every mistake, none forgotten
+    for code in ALTERNATIVES:
+        assert verdict(entry, define(code))[0] == CORRECT
+    for mistake, code in WRONG.items():
+        for implementation in (code, mistakes[mistake].code):  # ours, and the spec's own
+            v = entry.assess(define(implementation))
+            assert (v.status, v.misconception) == (INCORRECT, mistake), (mistake, v.message)
+            assert v.message == mistakes[mistake].message
 
 
-@pytest.mark.parametrize("mistake", [
-    "retrain-on-every-alert", "never-retrain", "no-quality-gate", "retrain-on-bad-data", "drift-is-not-harm",
-    "waits-for-labels", "trusts-estimate-only", "strict-threshold", "no-cooldown"])
-def test_each_buggy_policy_gets_its_own_message(entry, spec, mistake):
-    code = next(m.code for m in spec.mistakes if m.id == mistake)
-    verdict = entry.assess(define(code))
-    assert verdict.status == "incorrect" and verdict.misconception == mistake
-    assert verdict.message == next(m.message for m in entry.mistakes if m.id == mistake)
+def test_should_promote_is_the_notebooks_paired_gate(nb, specs):
+    """The graded rule is the library's paired gate (McNemar, c > b, p < alpha) on every case, visible and hidden."""
+    from driftlab.course.retraining import paired_comparison
+
+    spec = specs["retrain-promote"]
+    reference = define(next(c.source for c in nb.cells
+                            if c.metadata.get("nbgrader", {}).get("grade_id") == "retrain-promote-answer"))
+    for case in spec.cases + spec.hidden_cases:
+        champion, challenger, *alpha = eval(case, {"np": np, "rng": np.random.default_rng})  # noqa: S307 - spec text
+        assert reference(champion, challenger, *alpha) is paired_comparison(champion, challenger).challenger_better(*alpha)
 
 
-def test_buggy_policies_written_differently_are_still_recognised(entry):
-    every_alert = '''
-    def policy(state):
-        if state.get("alert") is True:
-            return "retrain"
-        else:
-            return "none"
-    '''
-    strict = '''
-    def policy(s):
-        if s["data_quality_ok"] == False:
-            return "fix_pipeline"
-        elif s["days_since_retrain"] >= 30 and (
-                (s["realised_accuracy"] is not None and s["realised_accuracy"] < s["accuracy_threshold"])
-                or (s["alert"] and s["predicted_accuracy"] < s["accuracy_threshold"])):
-            return "retrain"
-        return "none"
-    '''
-    assert entry.assess(define(every_alert)).misconception == "retrain-on-every-alert"
-    assert entry.assess(define(strict)).misconception == "strict-threshold"
+def test_should_promote_cases_cover_the_boundaries(specs):
+    """Visible cases where each shortcut and the right answer part ways."""
+    from scipy.stats import binomtest
 
-
-def test_an_equivalent_correct_policy_passes(entry):
-    rewrite = '''
-    ACTIONS = {"quality": "fix_pipeline", "degraded": "retrain"}
-    def policy(state):
-        if not state["data_quality_ok"]:
-            return ACTIONS["quality"]
-        cooling = state["days_since_retrain"] < 30
-        t = state["accuracy_threshold"]
-        measured = state["realised_accuracy"] is not None and state["realised_accuracy"] <= t
-        estimated = bool(state["alert"]) and state["predicted_accuracy"] <= t
-        return "none" if cooling or not (measured or estimated) else ACTIONS["degraded"]
-    '''
-    assert entry.assess(define(rewrite)).status == "correct"
-    assert entry.assess(define("def policy(state):\n    raise NotImplementedError()\n")).status == "unanswered"
-    crash = entry.assess(define("def policy(state):\n    return 'retrain' if state['realised_accuracy'] < 0.87 else 'none'\n"))
-    assert crash.status == "incorrect"  # comparing None with a float fails on the label-delay cases
-
-
-def test_release_has_no_hidden_state_and_no_solution(spec):
-    from driftlab.exercises import bank
-    from driftlab.protocol import START_CALL
-    text = release_path(MODULE).read_text(encoding="utf-8")
-    release = nbformat.read(release_path(MODULE), as_version=4)
-    setup = next(c.source for c in release.cells if c.cell_type == "code" and START_CALL.search(c.source))
-    shipped = bank.decode(setup.split('bank="', 1)[1].split('"', 1)[0])[EXERCISE]
-    assert shipped.cases == tuple(spec.cases), "the release's bank holds the visible cases only"
-    for case in spec.hidden_cases:
-        state = ast.literal_eval(case)[0]
-        assert repr(state["drift_scores"]) not in text and case not in shipped.cases
-    assert "BEGIN HIDDEN TESTS" not in text and "days_since_retrain\"] < 30" not in text
-    assert "raise NotImplementedError" in text
-
-
-def test_untouched_release_runs_fast_and_politely():
-    path = release_path(MODULE)
-    start = time.perf_counter()
-    nb = execute(path, cwd=path.parent)
-    elapsed = time.perf_counter() - start
-    assert errors(nb) == []
-    checks = [r for r in results(nb) if "exercise" in r]
-    assert [r["status"] for r in checks] == ["unanswered"]
-    outputs = "".join(str(out) for cell in nb.cells for out in cell.get("outputs", []))
-    assert "not written yet" in outputs  # the scoreboard table says so instead of failing
-    assert "application/vnd.jupyter.widget-view+json" in outputs  # the lab and the practice widgets
-    assert elapsed < 60  # a generous bound on a shared machine; typically ~5 s
-
-
-@pytest.mark.slow
-def test_nbgrader_grades_policies(tmp_path, solution_nb, spec):
-    course = R.make_course(tmp_path / "course", modules=[MODULE])
-    R.generate(course, MODULE)
-    name = solution_path(MODULE).name
-    release = nbformat.read(course / "notebooks" / MODULE / name, as_version=4)
-    buggy = {m.id: m.code for m in spec.mistakes}
-    students = {"right": None, "every-alert": "retrain-on-every-alert", "no-gate": "no-quality-gate",
-                "strict": "strict-threshold"}
-    for student, mistake in students.items():
-        nb = fill_release(release, solution_nb, {EXERCISE: buggy[mistake]} if mistake else None)
-        path = tmp_path / f"{student}.ipynb"
-        nbformat.write(nb, path)
-        R.submit(course, student, MODULE, path, name)
-    proc = R.autograde(course, MODULE)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert R.total_score(course, MODULE, "right") == (3, 3)
-    for student, mistake in students.items():
-        if mistake is None:
-            continue
-        assert R.total_score(course, MODULE, student)[0] == 0, student
-        graded = nbformat.read(course / "autograded" / student / MODULE / name, as_version=4)
-        records = {r["exercise"]: r for r in results(graded) if "exercise" in r}
-        assert records[EXERCISE]["misconception"] == mistake
-        failures = "\n".join(out.get("evalue", "") for cell in graded.cells for out in cell.get("outputs", [])
-                             if out.get("output_type") == "error")
-        assert mistake in failures
-
-
-def test_the_window_claim_of_things_to_try_holds_on_a_year_without_drift():
-    """Cell 'The lab': with the chi-square test a 30-day window alerts more than a 1-day window (a month of
-    rows makes any small difference significant); with the Jensen-Shannon distance it alerts less."""
-    def alerts(statistic: str, threshold: float, window: int) -> int:
-        monitoring = L.Monitoring(statistic=statistic, threshold=threshold, window=window)
-        return int(L.run(L.Drift(type="none"), monitoring, policy="none").alert.sum())
-
-    assert alerts("chi2", 0.05, 30) > alerts("chi2", 0.05, 1) > 0
-    assert alerts("jensen_shannon", 0.1, 30) < alerts("jensen_shannon", 0.1, 1)
-    text = "".join(c.source for c in nbformat.read(solution_path(MODULE), as_version=4).cells)
-    assert "alerts more often" in text and "p < 0.05" in text
+    tables = []
+    for case in specs["retrain-promote"].cases:
+        champion, challenger, *_ = eval(case, {"np": np})  # noqa: S307 - spec text
+        b, c = int(np.sum(champion & ~challenger)), int(np.sum(challenger & ~champion))
+        tables.append((b, c, binomtest(c, b + c).pvalue if b + c else 1.0,
+                       binomtest(c, b + c, alternative="greater").pvalue if b + c else 1.0))
+    assert any(b == c == 0 for b, c, _, _ in tables)  # the models never disagree
+    assert any(c > b and p >= 0.05 for b, c, p, _ in tables)  # a higher accuracy that is a coin flip
+    assert any(b > c and p < 0.05 for b, c, p, _ in tables)  # a significantly worse challenger
+    assert any(c > b and p >= 0.05 and one_sided < 0.05 for b, c, p, one_sided in tables)  # one- vs two-sided
+    assert any(c > b and p < 0.05 for b, c, p, _ in tables)  # a real gain

@@ -100,15 +100,15 @@ def test_intake_keeps_the_latest_of_several_files_and_reads_zips(tmp_path):
 
 
 def test_intake_keeps_every_learner_distinct_and_never_reads_a_link(tmp_path):
-    _touch(tmp_path, "学生一__07_test.ipynb", b"one")
-    _touch(tmp_path, "学生二__07_test.ipynb", b"two")
-    _touch(tmp_path, "ana maria__07_test.ipynb", b"a")  # "ana maria" and "ana_maria" give the same id
-    _touch(tmp_path, "ana_maria__07_test.ipynb", b"b")
+    _touch(tmp_path, "学生一__08_test.ipynb", b"one")
+    _touch(tmp_path, "学生二__08_test.ipynb", b"two")
+    _touch(tmp_path, "ana maria__08_test.ipynb", b"a")  # "ana maria" and "ana_maria" give the same id
+    _touch(tmp_path, "ana_maria__08_test.ipynb", b"b")
     (tmp_path / "solutions").mkdir()
-    _touch(tmp_path, "solutions/07_test.ipynb", b"instructor")
-    (tmp_path / "mallory__07_test.ipynb").symlink_to(tmp_path / "solutions" / "07_test.ipynb")
+    _touch(tmp_path, "solutions/08_test.ipynb", b"instructor")
+    (tmp_path / "mallory__08_test.ipynb").symlink_to(tmp_path / "solutions" / "08_test.ipynb")
     (tmp_path / "linked_dir").symlink_to(tmp_path / "solutions", target_is_directory=True)
-    found = ik.discover(tmp_path, ["07_test"])
+    found = ik.discover(tmp_path, ["08_test"])
     by_content = {s.path.read_bytes(): s for s in found.submissions}
     assert set(by_content) == {b"one", b"two", b"a", b"b"}  # four learners, four submissions
     assert by_content[b"one"].student == "学生一" and by_content[b"two"].student == "学生二"
@@ -116,7 +116,7 @@ def test_intake_keeps_every_learner_distinct_and_never_reads_a_link(tmp_path):
     assert by_content[b"a"].student != by_content[b"b"].student
     assert "made unique" in by_content[b"a"].note and "made unique" in by_content[b"b"].note
     reasons = {u.origin: u.reason for u in found.unmatched}
-    assert "symbolic link" in reasons["mallory__07_test.ipynb"] and "symbolic link" in reasons["linked_dir"]
+    assert "symbolic link" in reasons["mallory__08_test.ipynb"] and "symbolic link" in reasons["linked_dir"]
     assert not any(s.path.is_symlink() for s in found.submissions)
 
 

@@ -125,7 +125,7 @@ def test_reference_policy_rules():
 
 
 def test_no_reference_answer_to_the_graded_policy():
-    """Module 06 grades ``policy(state)``: the lab's ready-made policies must not include its answer."""
+    """Module 07 grades ``policy(state)``: the lab's ready-made policies must not include its answer."""
     assert not hasattr(L, "reference_policy")
     states = [{"alert": alert, "data_quality_ok": True, "predicted_accuracy": 0.9, "realised_accuracy": realised,
                "accuracy_threshold": 0.87, "days_since_retrain": 100}
