@@ -7,7 +7,8 @@ cached (:mod:`driftlab.lab.data`, :mod:`driftlab.lab.model`), so a control chang
 vectorised passes over 18 000 rows.
 
 Predicted accuracy is a confidence-based estimate (the mean of max(p, 1 - p) over the window,
-the idea behind NannyML's CBPE): it needs no labels, so it is known at once, but it assumes the
+the idea behind NannyML's CBPE; per row by :func:`driftlab.course.estimation.correct_probability`,
+the course's one implementation): it needs no labels, so it is known at once, but it assumes the
 model's probabilities stay calibrated - which a concept change breaks.  Realised accuracy needs
 the true outcome, which arrives ``label_delay`` days later.
 """
@@ -20,6 +21,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from driftlab.course.estimation import correct_probability
 from driftlab.course.simulation import FEATURES
 from driftlab.lab.config import (ACTIONS, DAY_INDEX, DAYS, DAYS_PER_MONTH, DQ_MAX_BAD_SHARE, MIN_RETRAIN_GAP, PER_DAY,
                                  ROW_DAY, Drift, Monitoring)
@@ -174,7 +176,7 @@ def run(drift: Drift | None = None, monitoring: Monitoring | None = None,
             z, counts, dq = model.logit(data.X), data.counts, np.ones(DAYS, dtype=bool)
         p = 1.0 / (1.0 + np.exp(-z))
         correct = ((z >= 0) == (data.y == 1)).reshape(DAYS, PER_DAY).sum(axis=1).astype(float)
-        confident = np.maximum(p, 1 - p).reshape(DAYS, PER_DAY).sum(axis=1)
+        confident = correct_probability(p).reshape(DAYS, PER_DAY).sum(axis=1)
         seg_scores = window_scores(ref_counts, counts, window, monitoring.statistic)
         seg_scores[: window - 1] = np.nan  # monitoring starts once the first window is full
         seg_flags = drifted(seg_scores, monitoring)
