@@ -284,16 +284,15 @@ def _drifted(key: tuple, window: tuple[int, ...], month: int, drift_share: float
 def quality_problems(frame: pd.DataFrame, bounds: dict[str, tuple[float, float]] | None = None) -> dict[str, float]:
     """Share of rows per numeric column that are missing or outside the column's valid range."""
     bounds = BOUNDS if bounds is None else bounds
-    shares = {}
-    for name in NUMERIC:
-        if name not in frame:
-            shares[name] = 1.0
-            continue
-        values = pd.to_numeric(frame[name], errors="coerce")
-        low, high = bounds[name]
-        bad = values.isna() | (values < low) | (values > high)
-        shares[name] = float(bad.mean()) if len(values) else 1.0
-    return shares
+    present = [name for name in NUMERIC if name in frame]
+    if len(frame) == 0:
+        return {name: 1.0 for name in NUMERIC}
+    # one float block (text that is not a number becomes NaN, as pd.to_numeric(errors="coerce") would)
+    block = frame[present].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    low, high = (np.array([bounds[name][i] for name in present], dtype=float) for i in (0, 1))
+    with np.errstate(invalid="ignore"):
+        bad = (np.isnan(block) | (block < low) | (block > high)).mean(axis=0)
+    return {name: float(bad[present.index(name)]) if name in present else 1.0 for name in NUMERIC}
 
 
 def passes_quality(frame: pd.DataFrame, max_bad_share: float = 0.01) -> bool:
@@ -436,10 +435,12 @@ def simulate(scenario: Scenario | None = None, policy: Policy | str = "triggered
 
 @contextmanager
 def _fast_fits() -> Iterator[None]:
-    """One BLAS thread while fitting: the fits are tiny, and threads only contend with each other."""
+    """One BLAS thread while fitting, and scikit-learn's per-call input checks off: the fits are tiny, so
+    threads only contend and the checks (of arrays this module builds itself) cost more than the arithmetic."""
+    from sklearn import config_context
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(1):
+    with threadpool_limits(1), config_context(assume_finite=True, skip_parameter_validation=True):
         yield
 
 
