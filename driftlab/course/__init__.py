@@ -1,2 +1,3 @@
 """The course library: pure maths on the running scenario (simulation, model, drift statistics,
-accuracy monitoring, feature importance, retraining, monitoring actions). No widgets, no I/O."""
+accuracy monitoring, label-free performance estimation, data validation and skew, slices,
+feature importance, retraining, monitoring actions). No widgets, no I/O."""
