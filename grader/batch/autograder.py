@@ -2,7 +2,7 @@
 
     python -m grader.batch.autograder COURSE OUT [--timeout S] [--no-feedback] [--sandbox auto|bwrap|off]
 
-The parent (:mod:`grader.batch.workers`) starts one of these per worker. Each reads one JSON
+The Dask worker (:mod:`grader.batch.engine`) starts one of these per task slot. Each reads one JSON
 request per line on stdin — ``{"student", "module", "notebook"}`` — and for it
 
 1. places the notebook as ``COURSE/submitted/STUDENT/MODULE/NAME.ipynb``,
@@ -109,8 +109,28 @@ def grade_one(api: Any, course: Path, out: Path, request: dict[str, str], feedba
     return reply
 
 
+def watch_parent() -> None:
+    """End this process (and with it its sandboxed kernels, ``--die-with-parent``) when its parent dies.
+
+    The parent is a Dask worker process; if it is killed (SIGKILL, out of memory) nothing else would
+    stop a grading that is under way, and the orphan would keep running learner code for nobody.
+    """
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(3)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
 def serve(course: Path, out: Path, timeout: int | None, feedback: bool, sandbox: str = "auto") -> int:
-    """Answer requests from stdin until it closes."""
+    """Answer requests from stdin until it closes (or the parent process dies)."""
+    watch_parent()
     replies = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
     os.dup2(2, 1)  # anything else printed goes to the log, never into the replies
     sys.stdout = sys.stderr

@@ -1,4 +1,4 @@
-"""``driftlab grade SUBMISSIONS --out DIR [--jobs N] [--regrade]``: grades, feedback and a class report.
+"""``driftlab grade SUBMISSIONS --out DIR [--jobs N | --cluster ADDRESS] [--regrade]``: grades, feedback and a class report.
 
 Writes into DIR:
 
@@ -11,7 +11,11 @@ Writes into DIR:
 * ``gradebook.db`` — one nbgrader gradebook with every autograded submission (merged from the
   workers' gradebooks; ``nbgrader export --db sqlite:///DIR/gradebook.db`` works on it).
 * ``report.html`` — the class report; ``results.json`` — everything above, and the re-run cache;
-  ``autograded/`` — the executed notebooks; ``.work/`` — scratch courses and nbgrader logs.
+  ``autograded/`` — the executed notebooks; ``.work/`` — the generated course, nbgrader's log per
+  submission (``grading.log``).
+
+Grading runs on Dask (:mod:`grader.batch.engine`): a local cluster of ``--jobs`` worker processes,
+or an existing scheduler given by ``--cluster ADDRESS``; the same code either way.
 
 Re-running skips every submission whose file, module and grading options are unchanged (keyed by
 the file's SHA-256 and a fingerprint of the course) unless ``--regrade`` is given.
@@ -36,6 +40,7 @@ from grader.nbgrader import ROOT, course_config, course_modules
 from grader.sandbox import Sandbox, SandboxUnavailable
 from grader.sandbox.box import OFF_WARNING
 
+from . import engine as eng
 from . import gradebook as gbm
 from . import intake as ik
 from . import report as rp
@@ -47,23 +52,36 @@ STATE = "results.json"
 
 
 class Progress:
-    """A text progress bar on stderr (one line per step when stderr is not a terminal)."""
+    """Progress on stderr: a bar, done / total, per-module counts, elapsed time and an ETA
+    (one line per submission when stderr is not a terminal)."""
 
-    def __init__(self, total: int, stream=sys.stderr) -> None:
+    def __init__(self, total: int, stream=sys.stderr, modules: dict[str, int] | None = None) -> None:
         self.total, self.done, self.stream = total, 0, stream
+        self.modules = dict(modules or {})
+        self.per_module = {m: 0 for m in self.modules}
         self.start = time.monotonic()
         self.lock = threading.Lock()
         self.tty = hasattr(stream, "isatty") and stream.isatty()
 
-    def __call__(self, n: int, label: str) -> None:
+    def eta(self) -> str:
+        if not self.done or self.done >= self.total:
+            return ""
+        seconds = (time.monotonic() - self.start) / self.done * (self.total - self.done)
+        return f"ETA {int(seconds // 60)}:{int(seconds % 60):02d}"
+
+    def __call__(self, n: int, label: str, module: str | None = None) -> None:
         with self.lock:
             self.done = min(self.total, self.done + n)
+            if module in self.per_module:
+                self.per_module[module] += n
             width = 30
             filled = int(width * self.done / self.total) if self.total else width
             bar = "#" * filled + "." * (width - filled)
-            text = f"[{bar}] {self.done}/{self.total} autograded  {time.monotonic() - self.start:5.0f} s  {label}"
+            counts = " ".join(f"{m.split('_')[0]}:{self.per_module[m]}/{self.modules[m]}" for m in sorted(self.modules))
+            text = (f"[{bar}] {self.done}/{self.total} autograded  {time.monotonic() - self.start:5.0f} s  "
+                    f"{self.eta():>9}  {counts}  {label}")
             if self.tty:
-                self.stream.write("\r" + text[:120].ljust(120))
+                self.stream.write("\r" + text[:160].ljust(160))
                 if self.done == self.total:
                     self.stream.write("\n")
             else:
@@ -78,7 +96,11 @@ def add_grade_command(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__ + "\n" + ik.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("submissions", type=Path, help="a folder or a .zip as downloaded (nbgrader, Canvas, Moodle, plain)")
     p.add_argument("--out", type=Path, required=True, help="output folder (created; re-used on re-runs)")
-    p.add_argument("--jobs", "-j", type=int, default=wk.default_workers(), help="parallel workers (default: cores)")
+    p.add_argument("--jobs", "-j", type=int, default=wk.default_workers(),
+                   help="worker processes of the local Dask cluster (default: cores)")
+    p.add_argument("--cluster", metavar="ADDRESS", default=None,
+                   help="grade on an existing Dask scheduler (e.g. tcp://10.0.0.5:8786) instead of a local cluster; "
+                        "every worker needs this package and bubblewrap installed")
     p.add_argument("--regrade", action="store_true", help="grade again what is already graded")
     p.add_argument("--module", help="the module of files whose names do not say (single-assignment LMS download)")
     p.add_argument("--timeout", type=int, default=None,
@@ -194,21 +216,28 @@ def plan(submissions: list[ik.Submission], cache: dict[str, dict], args: argpars
 
 
 def autograde(todo: Plan, args: argparse.Namespace, modules: list[str], course: Path, work: Path,
-              out: Path) -> tuple[list[res.Row], wk.Pool]:
-    """Grade the planned jobs on a pool of nbgrader workers; their rows and the pool (its template course)."""
+              out: Path) -> tuple[list[res.Row], eng.Engine]:
+    """Grade the planned jobs on a Dask cluster (local, or ``--cluster``); their rows and the engine
+    (its template course)."""
+    cluster = getattr(args, "cluster", None)
     workers = max(1, min(args.jobs, len(todo.jobs)))
-    print(f"autograding {len(todo.jobs)} submissions with {workers} worker(s)…", file=sys.stderr)
-    pool = wk.Pool(todo.jobs, modules, work, out, workers=workers, timeout=args.timeout,
-                   feedback=not args.no_feedback, progress=Progress(len(todo.jobs)), root=course,
-                   sandbox=args.sandbox)
+    where = f"on the Dask cluster {cluster}" if cluster else f"with {workers} local worker(s)"
+    print(f"autograding {len(todo.jobs)} submissions {where}…", file=sys.stderr)
+    per_module: dict[str, int] = {}
+    for job in todo.jobs:
+        per_module[job.module] = per_module.get(job.module, 0) + 1
+    engine = eng.Engine(todo.jobs, modules, work, out, workers=workers, cluster=cluster, timeout=args.timeout,
+                        feedback=not args.no_feedback, sandbox=args.sandbox, root=course,
+                        progress=Progress(len(todo.jobs), modules=per_module),
+                        say=lambda text: print(text, file=sys.stderr))
     rows = []
-    for (student, module), done in sorted(pool.run().items()):
+    for (student, module), done in sorted(engine.run().items()):
         sub, sha, key, notes = todo.origin[(student, module)]
         row = res.row_for(done, sub, sha, key, notes)
         if row.feedback:
             row.feedback = str(Path(row.feedback).relative_to(out))
         rows.append(row)
-    return rows, pool
+    return rows, engine
 
 
 def with_missing(rows: list[res.Row], submissions: list[ik.Submission], default_module: str | None) -> list[res.Row]:
@@ -283,8 +312,12 @@ def run_grade(args: argparse.Namespace) -> int:
     rows, template = list(todo.rows), None
     if todo.jobs:
         t1 = time.monotonic()
-        graded, pool = autograde(todo, args, modules, course, work, out)
-        rows, template = rows + graded, pool.template
+        try:
+            graded, engine = autograde(todo, args, modules, course, work, out)
+        except DriftLabError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        rows, template = rows + graded, engine.template
         timings["autograde+feedback"] = time.monotonic() - t1
     rows = with_missing(rows, found.submissions, args.module)
 
@@ -295,9 +328,7 @@ def run_grade(args: argparse.Namespace) -> int:
     timings["report"] = time.monotonic() - t2
     timings["total"] = time.monotonic() - t0
     write_atomic(out / "timings.json", json.dumps(timings, indent=1))
-    for folder in work.glob("worker-*"):
-        if folder.is_dir():
-            shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(work / "dask", ignore_errors=True)  # the local cluster's scratch space
 
     graded_n = sum(r.status == res.GRADED for r in rows)
     print(f"{graded_n} graded, {len(rows) - graded_n} could not be graded, {len(found.unmatched)} files not graded; "

@@ -80,7 +80,7 @@ def explain_failure(error: str) -> str:
         return match.group("reason")
     if error.startswith("course module could not be generated"):
         return error
-    if error.startswith(("timeout:", "internal error")):
+    if error.startswith(("timeout:", "internal error", "worker died")):
         return error
     return f"nbgrader could not grade it: {error[:300]}"
 

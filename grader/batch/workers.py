@@ -1,13 +1,15 @@
-"""Parallel autograding with real nbgrader: N workers, each with its own scratch course and gradebook.
+"""What the Dask engine (:mod:`grader.batch.engine`) grades with: the generated course and one
+long-lived nbgrader process.
 
 nbgrader's ``autograde`` is serial and its gradebook is one SQLite file (nbgrader#174), so:
 
 * the course (config + ``solutions/``) is generated once (``nbgrader generate_assignment`` for each
-  module that has submissions) into a template course directory, cached by the course's fingerprint;
-* each worker runs one long-lived :mod:`grader.batch.autograder` process on its own copy of that
-  template (its own ``gradebook.db``) and feeds it one submission at a time from a shared queue;
-  the process autogrades it with nbgrader's own converter, reads the grades back from its gradebook
-  (see :mod:`grader.batch.results`) and writes the feedback;
+  module that has submissions) into a template course directory, cached by the course's fingerprint
+  (:func:`template_course`); the engine ships it to every worker;
+* each task slot of a worker runs one long-lived :mod:`grader.batch.autograder` process
+  (:class:`_Autograder`) on its own copy of that template (its own ``gradebook.db``) and feeds it one
+  submission at a time; the process autogrades it with nbgrader's own converter, reads the grades
+  back from its gradebook (see :mod:`grader.batch.results`) and writes the feedback;
 * the per-cell scores go into one merged gradebook afterwards (:mod:`grader.batch.gradebook`).
 
 Each submission is graded exactly as a serial ``nbgrader autograde`` would: same config, same
@@ -24,9 +26,8 @@ import shutil
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import driftlab
 from driftlab.errors import BuildError
@@ -76,6 +77,17 @@ def course_fingerprint(modules: list[str], root: Path = ROOT) -> str:
     for path, name in files:
         h.update(name.encode())
         h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def code_fingerprint() -> str:
+    """Hash of the grading code installed here (a cluster worker must run the client's version)."""
+    h = hashlib.sha256()
+    packages = {"driftlab": Path(driftlab.__file__).resolve().parent, "grader": Path(__file__).resolve().parents[1]}
+    for package, pattern in GRADING_CODE:
+        for p in sorted(packages[package].glob(pattern)):
+            h.update(f"{package}/{p.relative_to(packages[package])}".encode())
+            h.update(p.read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -134,122 +146,6 @@ def parse_failures(log: str) -> dict[str, str]:
     return failures
 
 
-@dataclass
-class Pool:
-    """A batch of jobs graded by ``workers`` workers in ``workdir``; results land in ``out``.
-
-    Each worker is a thread that drives one :mod:`grader.batch.autograder` process (nbgrader
-    in-process, its own copy of the generated course and gradebook) and hands it one submission at a
-    time from a shared queue, longest modules first, so the workers finish together. A submission
-    that takes longer than the budget gets its process killed ("could not grade: timeout") and the
-    worker starts a fresh process for the rest.
-    """
-
-    jobs: list[Job]
-    modules: list[str]
-    workdir: Path
-    out: Path
-    workers: int = 2
-    timeout: int | None = None
-    feedback: bool = True
-    progress: Callable[[int, str], None] = lambda n, label: None
-    root: Path = ROOT
-    done: dict[tuple[str, str], Done] = field(default_factory=dict)
-    template: Path | None = None  # the generated course the workers copied (set by run)
-    sandbox: str = "auto"  # Sandbox.mode of the grading processes (grader/sandbox)
-
-    def budget(self) -> float:
-        """Seconds one submission may take in all before its process is killed (a backstop only:
-        nbgrader's per-cell timeout interrupts ordinary infinite loops long before)."""
-        return 300 + 10 * (self.timeout or 60)
-
-    def run(self) -> dict[tuple[str, str], Done]:
-        if not self.jobs:
-            return {}
-        modules = sorted({j.module for j in self.jobs})
-        template, broken = template_course(self.workdir / "cache", modules, self.root)
-        self.template = template
-        for job in [j for j in self.jobs if j.module in broken]:
-            self.done[(job.student, job.module)] = Done(job, error=f"course module could not be generated: {broken[job.module]}")
-            self.progress(1, f"{job.student} · {job.module} (module broken)")
-        todo = [j for j in self.jobs if j.module not in broken]
-        if not todo:
-            return self.done
-        # Longest first (LPT): a module's cost per notebook is estimated by its instructor notebook's size.
-        weight = {m: sum(p.stat().st_size for p in (template / "solutions" / m).glob("*.ipynb"))
-                  for m in {j.module for j in todo}}
-        pending: queue.Queue = queue.Queue()
-        for job in sorted(todo, key=lambda j: (-weight[j.module], j.module, j.student)):
-            pending.put(job)
-        self._lock = threading.Lock()
-        self._generation = 0
-        threads = [threading.Thread(target=self._worker, args=(w, template, pending), daemon=True)
-                   for w in range(max(1, min(self.workers, len(todo))))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        for job in self.jobs:  # a worker that crashed must not lose a learner
-            self.done.setdefault((job.student, job.module), Done(job, error="internal error: the worker stopped"))
-        return self.done
-
-    def _worker(self, number: int, template: Path, pending: queue.Queue) -> None:
-        log_path = self.workdir / f"worker-{number}.log"
-        log_path.write_text("")
-        process: _Autograder | None = None
-        try:
-            while True:
-                try:
-                    job = pending.get_nowait()
-                except queue.Empty:
-                    break
-                reply: dict = {}
-                for _attempt in range(2):
-                    try:
-                        if process is None:
-                            with self._lock:
-                                self._generation += 1
-                                course = self.workdir / f"worker-{number}-{self._generation}"
-                            process = _Autograder.start(template, course, self.out, log_path, self.timeout,
-                                                        self.feedback, self.sandbox)
-                        reply = process.grade(job, self.budget())
-                        break
-                    except _Gone as exc:  # it died before taking this job: once more on a fresh process
-                        process = _discard(process)
-                        reply = {"error": str(exc)}
-                    except _Stopped as exc:  # this job stopped it (timeout, crash): the job's outcome
-                        process = _discard(process)
-                        reply = {"error": str(exc)}
-                        break
-                    except Exception as exc:  # noqa: BLE001 - never lose the batch
-                        process = _discard(process)
-                        reply = {"error": f"internal error running nbgrader: {exc}"}
-                        break
-                self._record(job, reply)
-                self.progress(1, f"{job.student} · {job.module}")
-        finally:
-            if process is not None:
-                process.close()
-
-    def _record(self, job: Job, reply: dict) -> None:
-        error = reply.get("error")
-        autograded = reply.get("autograded")
-        feedback = reply.get("feedback")
-        done = Done(job, cells=None if error else reply.get("cells"), error=error,
-                    autograded=Path(autograded) if autograded and not error else None,
-                    feedback=Path(feedback) if feedback else None,
-                    feedback_problem=reply.get("feedback_problem") or "")
-        with self._lock:
-            self.done[(job.student, job.module)] = done
-
-
-def _discard(process: "_Autograder | None") -> None:
-    """Kill a worker's process (if any); returns None, the worker's new process."""
-    if process is not None:
-        process.kill()
-    return None
-
-
 class _Stopped(Exception):
     """The autograder process died or ran over its budget on a job (the message is the reason)."""
 
@@ -286,7 +182,8 @@ class _Autograder:
         ready = worker._reply(180)
         if not ready.get("ready"):
             worker.kill()
-            raise _Stopped("internal error: the grading process did not start (see .work/worker-*.log)")
+            tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:] or ["no output"]
+            raise _Stopped(f"internal error: the grading process did not start: {tail[0][:300]}")
         return worker
 
     def _read(self) -> None:
@@ -316,10 +213,7 @@ class _Autograder:
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
             raise _Gone(f"internal error: the grading process had stopped (exit code {self.proc.poll()})") from None
-        reply = self._reply(limit)
-        with open(self.log_path, "a", encoding="utf-8") as fh:
-            fh.write(f"--- {job.student} · {job.module}: {reply.get('seconds', '?')} s\n{reply.pop('log', '')}")
-        return reply
+        return self._reply(limit)  # nbgrader's log of this submission is in reply["log"]
 
     def kill(self) -> None:
         self.proc.kill()
