@@ -319,6 +319,7 @@ def run_grade(args: argparse.Namespace) -> int:
             return 2
         rows, template = rows + graded, engine.template
         timings["autograde+feedback"] = time.monotonic() - t1
+        timings.update({f"engine: {k}": v for k, v in engine.stats.items()})  # cluster start, course shipped …
     rows = with_missing(rows, found.submissions, args.module)
 
     t2 = time.monotonic()
