@@ -194,3 +194,41 @@ def test_comprehensions_that_ignore_new_or_missing_features_get_their_message(hi
     """Rewrites no blank can express, written in the learner's own names, are still recognised."""
     verdict = hidden[exercise].assess(code)
     assert verdict.status == INCORRECT and verdict.misconception == misconception and verdict.message
+
+
+# ---------------------------------------------------------------- the converse: drift without importance change
+DRIFT_NO_CHANGE = {"A": "drift-means-importance-change", "C": "new-category-gets-importance",
+                   "D": "stable-importance-means-no-drift"}
+
+
+@pytest.mark.parametrize("letter, mistake", sorted(DRIFT_NO_CHANGE.items()))
+def test_drift_without_importance_change_each_distractor_has_its_message(hidden, specs, letter, mistake):
+    """DESIGN misconception 9, the direction 'drift => importance changed', is graded here (the Test grades label-free
+    monitoring instead); each distractor names its own mistake."""
+    status, misconception, message = verdict(hidden["importance-drift-no-change"], letter)
+    assert (status, misconception) == ("incorrect", mistake)
+    assert message == next(m.message for m in specs["importance-drift-no-change"].mistakes if m.id == mistake)
+    assert verdict(hidden["importance-drift-no-change"], "B")[0] == "correct"
+
+
+def test_drift_without_importance_change_claims_hold_on_the_data():
+    """What the item's prompt and answer state: income moderate and region major drift in months 6-7 of module 1's story,
+    yet no permutation importance of the same model moves by the module's 0.05 threshold, and accuracy holds."""
+    import pandas as pd
+
+    from driftlab.course.drift import psi, psi_band
+    from driftlab.course.importance import compare_importances, permutation_importances
+    from driftlab.course.model import FEATURES, TARGET, split_holdout, train_model
+    from driftlab.course.simulation import Scenario
+
+    story = Scenario(seed=0)
+    train, holdout = split_holdout(story.reference(), frac=0.25, seed=0)
+    model = train_model(train)
+    risen = pd.concat([story.batch(m) for m in (6, 7)])
+    assert psi_band(psi(story.reference()["income"], risen["income"])) == "moderate"
+    assert psi_band(psi(story.reference()["region"], risen["region"])) == "major"
+    table = compare_importances(permutation_importances(model, holdout, scoring="roc_auc", n_repeats=3, random_state=0),
+                                permutation_importances(model, risen, scoring="roc_auc", n_repeats=3, random_state=0))
+    assert table["abs_change"].max() < 0.05
+    accuracy = lambda frame: float((model.predict(frame[list(FEATURES)]) == frame[TARGET]).mean())  # noqa: E731
+    assert abs(accuracy(risen) - accuracy(holdout)) < 0.01

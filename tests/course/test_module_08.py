@@ -42,8 +42,9 @@ HALF_RIGHT = {"test-q2": "A", "test-q4": "B", "test-q6": "A", "test-q8": "D", "t
 # module, so 8 and 9 left the Test; each stays graded in its module (test_8_and_9_stay_graded_in_their_modules):
 #   8 testing 20 features at 0.05 is fine -> module 02 `detect-fwer` (graded function: P(>= 1 false alarm));
 #   9 an importance change means the feature drifted -> module 05 `importance-mcq-silent`, mistake
-#     `tests-are-broken` (an importance swap under silent drift tests read as broken tests). Its other direction
-#     (drift means the importance changed) was graded only by the old Q10 and is now taught, not graded.
+#     `tests-are-broken` (an importance swap under silent drift tests read as broken tests); its other direction,
+#     drift means the importance changed -> module 05 `importance-drift-no-change`, mistake
+#     `drift-means-importance-change` (income and region drift, no importance moves).
 MISCONCEPTIONS = {
     "1 drift => accuracy drop": ("test-q8", "drift-means-accuracy-drop"),
     "3 retrain whenever drift fires": ("test-q6", "retrain-on-drift-alarm"),
@@ -181,6 +182,9 @@ def test_8_and_9_stay_graded_in_their_modules():
     assert silent.graded and silent.points >= 1
     broken = next(m for m in silent.mistakes if m.id == "tests-are-broken")
     assert "did not change" in broken.message and "P(Y|X)" in broken.message
+    converse = graded["importance-drift-no-change"]  # 9, other direction: inputs drift, importances stay
+    assert converse.graded and converse.points >= 1
+    assert "drift-means-importance-change" in {m.id for m in converse.mistakes}
 
 
 def test_the_statistics_the_questions_quote():
