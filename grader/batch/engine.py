@@ -116,6 +116,11 @@ class CoursePlugin(WorkerPlugin):
         self.idle: list[_Autograder] = []
         self.busy: set[_Autograder] = set()
         self.started = 0
+        self.unsandboxed = None  # why this worker grades without bubblewrap (mode auto, no bwrap here)
+        if self.sandbox == "auto":
+            from grader.sandbox import Sandbox
+
+            self.unsandboxed = Sandbox(mode="auto").unavailable()
         mine = code_fingerprint()
         self.mismatch = None if mine == self.code else (
             f"internal error: this worker's driftlab/grader code ({mine}) differs from the client's ({self.code}); "
@@ -169,7 +174,8 @@ class CoursePlugin(WorkerPlugin):
         started = time.monotonic()
         result: dict[str, Any] = {"student": student, "module": module, "worker": self.worker_address,
                                   "cells": None, "error": None, "autograded": None, "feedback": None,
-                                  "feedback_problem": "", "name": "", "log": "", "seconds": 0.0}
+                                  "feedback_problem": "", "name": "", "log": "", "seconds": 0.0,
+                                  "unsandboxed": self.unsandboxed}
         if self.mismatch:
             result["error"] = self.mismatch
             return result
@@ -422,5 +428,7 @@ class Engine:
                 feedback = self.out / "feedback" / job.student / f"{job.module}.html"
                 feedback.parent.mkdir(parents=True, exist_ok=True)
                 feedback.write_bytes(result["feedback"])
+        notes = [f"not sandboxed: {result['unsandboxed']} (on the Dask worker {result.get('worker')})"] \
+            if result.get("unsandboxed") else []
         return Done(job, cells=None if error else result.get("cells"), error=error, autograded=autograded,
-                    feedback=feedback, feedback_problem=problem)
+                    feedback=feedback, feedback_problem=problem, notes=notes)

@@ -56,6 +56,7 @@ class Done:
     autograded: Path | None = None  # the executed notebook (kept in the output folder)
     feedback: Path | None = None
     feedback_problem: str = ""
+    notes: list[str] | None = None  # what the worker adds (e.g. it had no sandbox)
 
 
 # The code that can change a grade, in nbgrader's process or the learner's kernel (package, glob): all
