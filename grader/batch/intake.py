@@ -17,9 +17,17 @@ For moodle and canvas the module is read from the file name (it must contain a m
 
 Every other file is *listed* as unmatched with the reason (unknown name pattern, unknown module,
 not a notebook, system file, symbolic link, a zip entry skipped as unsafe or too large, superseded
-by a later submission …), never silently dropped. When one learner has several files for one
-module, the latest is graded (Canvas submission id, then file modification time, then name) and the
-others are listed as superseded.
+by a later submission, a copy …), never silently dropped. When one learner has several files for one
+module, one is graded and the others are listed with the reason: a later Canvas submission (higher
+submission id) wins; within one submission (and in every other layout) the file named like the
+release (``08_test.ipynb``) wins over copies (``08_test-Copy1.ipynb``, ``08_test (1).ipynb``,
+``Copy of 08_test.ipynb``), as plain nbgrader grades the release-named file; among files none of
+which is named like the release, the newest (modification time, then name) wins.
+
+Canvas marks a late submission with ``_LATE`` in its file name: the row's ``late`` is ``yes`` or
+``no``. Moodle's download folders carry no late flag (``late`` is empty: unknown), nor do the
+nbgrader and plain layouts. The learner's name is kept where the download gives it (Moodle's full
+name; Canvas's name part, e.g. ``doejane``).
 
 Student ids keep every learner distinct: letters of any script are kept (``学生一``), other
 characters become ``_``, and when two different names still come out the same (``a b`` and
@@ -45,7 +53,7 @@ import nbformat
 from driftlab.errors import DriftLabError
 
 MOODLE_DIR = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?:file|onlinetext)_?$")
-CANVAS_FILE = re.compile(r"^(?P<name>[^_]+?)(?:_late)?_(?P<uid>\d+)_(?P<subid>\d+)_(?P<file>.+)$", re.I)
+CANVAS_FILE = re.compile(r"^(?P<name>[^_]+?)(?P<late>_late)?_(?P<uid>\d+)_(?P<subid>\d+)_(?P<file>.+)$", re.I)
 PLAIN_FILE = re.compile(r"^(?P<student>.+?)__(?P<module>[^_].*)\.ipynb$")
 SYSTEM_PARTS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", ".DS_Store", "Thumbs.db"}
 SAFE_ID = re.compile(r"[^\w.@+-]")  # \w: letters and digits of every script
@@ -64,6 +72,9 @@ class Submission:
     order: tuple = ()  # larger = later submission
     raw_student: str = ""  # the learner's name or id as the input gave it
     note: str = ""  # e.g. how the student id was made unique
+    name: str = ""  # the learner's name where the download gives it (Moodle, Canvas)
+    late: str = ""  # "yes" / "no" where the download says (Canvas), else "" (unknown)
+    lms_id: str = ""  # the LMS's own id of the learner (Canvas user id, Moodle participant id)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -144,8 +155,12 @@ def module_in_name(name: str, modules: list[str]) -> str | None:
 
 
 def classify(rel: PurePosixPath, modules: list[str], default_module: str | None = None
-             ) -> tuple[str, str, str, tuple] | str:
-    """``(pattern, student, module, order)`` for a file path, or the reason it is not understood."""
+             ) -> tuple[str, str, str, tuple] | tuple[str, str, str, tuple, dict] | str:
+    """``(pattern, student, module, order[, extra])`` for a file path, or the reason it is not understood.
+
+    ``extra`` (Moodle and Canvas) holds what the download says of the learner: ``name``, ``late``,
+    ``lms_id`` and ``file`` (the learner's own file name, without the LMS's prefix).
+    """
     parts = rel.parts
     if any(p in SYSTEM_PARTS or p.startswith("._") for p in parts):
         return "system or checkpoint file (ignored)"
@@ -166,7 +181,8 @@ def classify(rel: PurePosixPath, modules: list[str], default_module: str | None 
             module = module_in_name(rel.name, modules) or default_module
             if module is None:
                 return "Moodle folder, but the file name names no module (use --module)"
-            return ("moodle", match.group("id"), module, ())
+            return ("moodle", match.group("id"), module, (),
+                    {"name": match.group("name"), "late": "", "lms_id": match.group("id"), "file": rel.name})
     name = rel.name
     match = PLAIN_FILE.match(name)
     if match:
@@ -178,7 +194,9 @@ def classify(rel: PurePosixPath, modules: list[str], default_module: str | None 
         module = module_in_name(match.group("file"), modules) or default_module
         if module is None:
             return "Canvas name, but the file name names no module (use --module)"
-        return ("canvas", match.group("uid"), module, (int(match.group("subid")),))
+        return ("canvas", match.group("uid"), module, (int(match.group("subid")),),
+                {"name": match.group("name"), "late": "yes" if match.group("late") else "no",
+                 "lms_id": match.group("uid"), "file": match.group("file")})
     return "file name does not follow a known pattern (see `driftlab grade --help`)"
 
 
@@ -212,8 +230,12 @@ def _unique_ids(raw_names: set[str]) -> dict[str, tuple[str, str]]:
     return out
 
 
-def discover(root: Path, modules: list[str], default_module: str | None = None) -> Intake:
-    """Every submission under ``root``, one per (student, module), and everything else, listed."""
+def discover(root: Path, modules: list[str], default_module: str | None = None,
+             release_names: dict[str, str] | None = None) -> Intake:
+    """Every submission under ``root``, one per (student, module), and everything else, listed.
+
+    ``release_names`` maps a module to its release notebook's file name (default ``MODULE.ipynb``).
+    """
     intake = Intake()
     candidates: dict[tuple[str, str], list[Submission]] = {}
     found_subs: list[tuple[Path, PurePosixPath, tuple]] = []
@@ -229,20 +251,54 @@ def discover(root: Path, modules: list[str], default_module: str | None = None) 
             continue
         found_subs.append((path, rel, found))
     ids = _unique_ids({found[1] for _, _, found in found_subs})
-    for path, rel, (pattern, student, module, order) in found_subs:
-        # nbgrader layout: prefer the notebook named like the module's
-        preferred = 1 if pattern == "nbgrader" and module in rel.stem else 0
+    names = release_names or {}
+    for path, rel, found in found_subs:
+        pattern, student, module, order = found[:4]
+        extra = found[4] if len(found) > 4 else {}
+        own = extra.get("file") or rel.name
+        if pattern == "plain":
+            own = f"{module}.ipynb"  # STUDENT__MODULE.ipynb is the release name by construction
+        release = names.get(module, f"{module}.ipynb")
+        preferred = 1 if is_release_name(own, release, canvas=pattern == "canvas") else 0
         sid, note = ids[student]
-        sub = Submission(sid, module, path, str(rel), pattern,
-                         order=(preferred,) + order + (path.stat().st_mtime, str(rel)), raw_student=student, note=note)
+        # a later Canvas submission first; then the release-named file; then the newest file
+        order = order + (preferred, path.stat().st_mtime, str(rel))
+        sub = Submission(sid, module, path, str(rel), pattern, order=order, raw_student=student, note=note,
+                         name=extra.get("name", ""), late=extra.get("late", ""), lms_id=extra.get("lms_id", ""))
         candidates.setdefault(sub.key, []).append(sub)
     for key, subs in sorted(candidates.items()):
         subs.sort(key=lambda s: s.order)
         chosen = subs[-1]
         intake.submissions.append(chosen)
+        chosen_release = _release_flag(chosen)
         for other in subs[:-1]:
-            intake.unmatched.append(Unmatched(other.origin, f"superseded by {chosen.origin} (same student and module)"))
+            if chosen.pattern == "canvas" and other.order[0] < chosen.order[0]:
+                why = f"superseded by {chosen.origin} (a later Canvas submission of the same learner and module)"
+            elif chosen_release and not _release_flag(other):
+                why = (f"a copy: {chosen.origin} is named like the release and is graded instead "
+                       "(as plain nbgrader grades the release-named file)")
+            else:
+                why = f"superseded by {chosen.origin} (a newer file of the same learner and module)"
+            intake.unmatched.append(Unmatched(other.origin, why))
     return intake
+
+
+def _release_flag(sub: Submission) -> bool:
+    return bool(sub.order[-3]) if len(sub.order) >= 3 else False
+
+
+def is_release_name(file_name: str, release: str, canvas: bool = False) -> bool:
+    """True when a submitted file is named like the module's release notebook (not a copy of it).
+
+    Canvas renames a resubmitted file ``NAME-1.ipynb``, ``NAME-2.ipynb`` …: that suffix still counts as
+    the release name there. Copies (``-Copy1``, `` (1)``, ``Copy of``) never do.
+    """
+    if file_name == release:
+        return True
+    if canvas:
+        stem, suffix = release.rsplit(".", 1) if "." in release else (release, "")
+        return re.fullmatch(re.escape(stem) + r"-\d+" + (r"\." + re.escape(suffix) if suffix else ""), file_name) is not None
+    return False
 
 
 # Code a learner has no reason to write: tampering with imports, builtins, the standard library, the

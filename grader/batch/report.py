@@ -23,7 +23,7 @@ from typing import Any
 from driftlab.viz.palette import PALETTE
 
 from .files import write_atomic
-from .results import GRADED, Row
+from .results import GRADED, Row, label
 
 GROUP_SHARE = 0.27
 RELIABLE_N = 10
@@ -123,11 +123,16 @@ def _exercise_plot(module: str, table: list[dict[str, Any]]) -> str:
     return _png(fig)
 
 
-def _misconception_plot(module: str, table: list[dict[str, Any]]) -> str | None:
+def _misconception_plot(module: str, table: list[dict[str, Any]], labels: dict | None = None) -> str | None:
     import matplotlib.pyplot as plt
 
     pal = PALETTE
-    bars = [(f"{t['exercise']} · {m}", n) for t in table for m, n in t["misconceptions"].most_common()]
+
+    def name(m: str) -> str:
+        text = label(labels or {}, module, m) if m != "(not identified)" else m
+        return text if len(text) <= 60 else text[:57] + "…"
+
+    bars = [(f"{t['exercise']} · {name(m)}", n) for t in table for m, n in t["misconceptions"].most_common()]
     if not bars:
         return None
     fig, ax = plt.subplots(figsize=(8, 0.5 + 0.35 * len(bars)))
@@ -146,9 +151,41 @@ def _fmt(value: float | None, pattern: str = "{:.2f}") -> str:
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else pattern.format(value)
 
 
+def _learner_table(rows: list[Row], modules: list[str]) -> list[str]:
+    """One line per learner: name, late flag, and per module the score or why there is none."""
+    esc = html.escape
+    by_learner: dict[str, dict[str, Row]] = {}
+    for r in rows:
+        by_learner.setdefault(r.student_id, {})[r.module] = r
+    parts = [f"<h2>Learners ({len(by_learner)})</h2><table><tr><th>learner</th><th>name</th><th>late</th>"
+             + "".join(f"<th>{esc(m)}</th>" for m in modules) + "<th>total</th></tr>"]
+    for student in sorted(by_learner):
+        mine = by_learner[student]
+        name = next((r.name for r in mine.values() if r.name), "")
+        late = ", ".join(sorted(m for m, r in mine.items() if r.late == "yes")) or (
+            "no" if any(r.late == "no" for r in mine.values()) else "")
+        cells, total, top = [], 0.0, 0.0
+        for m in modules:
+            r = mine.get(m)
+            if r is None:
+                cells.append("<td></td>")
+            elif r.status == GRADED:
+                total, top = total + (r.score or 0.0), top + (r.max_score or 0.0)
+                cells.append(f"<td>{r.score:g} / {r.max_score:g}</td>")
+            else:
+                cells.append(f"<td class='warn' title='{esc(r.reason)}'>could not grade</td>")
+        parts.append(f"<tr><td>{esc(student)}</td><td>{esc(name)}</td><td>{esc(late)}</td>{''.join(cells)}"
+                     f"<td>{total:g} / {top:g}</td></tr>")
+    parts.append("</table>")
+    return parts
+
+
 def render(rows: list[Row], unmatched: list[Any], path: Path, title: str = "Drift Lab — class report",
-           warning: str | None = None) -> Path:
-    """Write the report (atomically); ``warning`` is shown first, in bold (e.g. grading ran unsandboxed)."""
+           warning: str | None = None, labels: dict | None = None) -> Path:
+    """Write the report (atomically); ``warning`` is shown first, in bold (e.g. grading ran unsandboxed).
+
+    ``labels`` maps ``(module, mistake id)`` to a readable name (:func:`grader.batch.results.misconception_labels`).
+    """
     esc = html.escape
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title>",
              "<style>body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}"
@@ -185,18 +222,21 @@ def render(rows: list[Row], unmatched: list[Any], path: Path, title: str = "Drif
         if len(graded) < RELIABLE_N:
             parts.append(f"<p class='warn'>Only {len(graded)} graded learners: the discrimination index is "
                          "unreliable below 10.</p>")
-        mis = _misconception_plot(module, table)
+        mis = _misconception_plot(module, table, labels)
         if mis:
             parts.append(f"<img alt='Misconception counts of {esc(module)}' src='{mis}'>")
         parts.append("<table><tr><th>exercise</th><th>difficulty</th><th>points</th><th>share correct</th>"
                      "<th>discrimination</th><th>incorrect</th><th>unanswered</th><th>misconceptions (count)</th></tr>")
         for t in table:
-            mc = ", ".join(f"{esc(m)} ({n})" for m, n in t["misconceptions"].most_common()) or "—"
+            mc = "<br>".join(
+                f"{esc(label(labels or {}, module, m))} <code>{esc(m)}</code> ({n})" if m != "(not identified)"
+                else f"{esc(m)} ({n})" for m, n in t["misconceptions"].most_common()) or "—"
             parts.append(f"<tr><td>{esc(t['exercise'])}</td><td>{esc(str(t['difficulty'] or ''))}</td>"
                          f"<td>{t['max_score']:g}</td><td>{_fmt(t['share_correct'], '{:.0%}')}</td>"
                          f"<td>{_fmt(t['discrimination'])}</td><td>{t['incorrect']}</td><td>{t['unanswered']}</td>"
                          f"<td>{mc}</td></tr>")
         parts.append("</table>")
+    parts += _learner_table(rows, modules)
     failed = [r for r in rows if r.status != GRADED]
     parts.append(f"<h2>Could not grade ({len(failed)})</h2>")
     if failed:

@@ -24,7 +24,9 @@ from driftlab.protocol import RESULT_MIME, TEST_SUFFIX, exercise_of
 GRADED = "graded"
 NOT_GRADED = "could not grade"
 COLUMNS = ["student_id", "module", "score", "max_score", "status", "reason", "notes", "source", "pattern",
-           "feedback"]
+           "feedback", "name", "late"]
+EXERCISE_COLUMNS = ["student_id", "name", "module", "exercise", "score", "max_score", "status", "misconception",
+                    "misconception_text"]
 
 
 @dataclass
@@ -41,6 +43,9 @@ class Row:
     source: str = ""
     pattern: str = ""
     feedback: str = ""
+    name: str = ""  # the learner's name where the LMS download gave it
+    late: str = ""  # yes / no where the download says (Canvas), else empty (unknown)
+    lms_id: str = ""  # the LMS's id of the learner (Canvas user id, Moodle participant id)
     sha256: str = ""
     key: str = ""
     exercises: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -200,4 +205,61 @@ def write_csv(rows: list[Row], path: Path) -> None:
     writer.writeheader()
     for row in sorted(rows, key=lambda r: (r.student_id, r.module)):
         writer.writerow(row.csv())
+    write_atomic(path, text.getvalue())
+
+
+def humanise(mistake_id: str) -> str:
+    """A readable name for a mistake id without a message: ``union-bound`` -> ``Union bound``."""
+    text = mistake_id.replace("-", " ").replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def first_sentence(message: str) -> str:
+    """A misconception's message, cut after its first sentence (for tables)."""
+    text = " ".join(message.split())
+    match = re.search(r"(?<=[.!?])\s", text)
+    return text[:match.start()] if match else text
+
+
+def misconception_labels(modules: list[str], course: Path) -> dict[tuple[str, str], str]:
+    """``{(module, mistake id): first sentence of its message}`` from the modules' exercise specs."""
+    from grader.batch.synthetic import graded_specs
+
+    labels: dict[tuple[str, str], str] = {}
+    for module in modules:
+        try:
+            specs = graded_specs(module, course)
+        except Exception:  # noqa: BLE001 - a module that cannot be read keeps its ids
+            continue
+        for spec in specs:
+            for mistake in spec.mistakes:
+                labels[(module, mistake.id)] = first_sentence(mistake.message)
+    return labels
+
+
+def label(labels: dict[tuple[str, str], str], module: str, mistake_id: str | None) -> str:
+    """The readable name of a misconception (its message's first sentence, else the id humanised)."""
+    if not mistake_id:
+        return ""
+    return labels.get((module, mistake_id)) or humanise(mistake_id)
+
+
+def write_exercises_csv(rows: list[Row], path: Path, labels: dict[tuple[str, str], str] | None = None) -> None:
+    """exercises.csv: one line per learner, module and exercise (long format), written atomically."""
+    import csv
+    import io
+
+    from .files import write_atomic
+
+    labels = labels or {}
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=EXERCISE_COLUMNS)
+    writer.writeheader()
+    for row in sorted(rows, key=lambda r: (r.student_id, r.module)):
+        for exercise, d in row.exercises.items():
+            writer.writerow({"student_id": row.student_id, "name": row.name, "module": row.module,
+                             "exercise": exercise, "score": "" if d.get("score") is None else f"{d['score']:g}",
+                             "max_score": f"{d.get('max_score') or 0:g}", "status": d.get("status", ""),
+                             "misconception": d.get("misconception") or "",
+                             "misconception_text": label(labels, row.module, d.get("misconception"))})
     write_atomic(path, text.getvalue())

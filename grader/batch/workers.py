@@ -112,7 +112,9 @@ def template_course(cache: Path, modules: list[str], root: Path = ROOT) -> tuple
         try:
             R.generate(tmp, module)
         except BuildError as exc:  # one broken module must not stop the others; its first line names the cause
-            failed[module] = str(exc).strip().splitlines()[0][:300]
+            from grader.build import one_line
+
+            failed[module] = one_line(str(exc))
     (tmp / ".generated").write_text(json.dumps(failed))
     tmp.rename(target)
     return target, failed

@@ -82,7 +82,9 @@ def build(root: Path = ROOT, check: bool = False, only: list[str] | None = None)
     try:
         built = fresh_build(root, selected)
     except BuildError as exc:
-        print(str(exc).splitlines()[0], file=sys.stderr)
+        from grader.build import one_line
+
+        print(one_line(str(exc)), file=sys.stderr)
         return 1
     try:
         return _check(root, built, selected, only) if check else _install(root, built, selected)

@@ -1,0 +1,222 @@
+"""``driftlab grade`` forgives an instructor's ordinary mistakes (issue 15, point 5) and exports to the LMS (point 6).
+
+Each test replays one mistake from the issue's "Why" list. The command-line checks, intake, dry run
+and the LMS files are tested without a kernel (in-process, fast); a few real runs on the tiny module
+cover the merge store, the exit code, the build error and an interrupted run.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grader.batch import intake as ik
+from grader.batch import lms
+from grader.batch import results as res
+from grader.batch.safety import MANIFEST
+from grader.cli import main
+from tests.integration import hostile
+from tests.support import ROOT
+
+TINY = hostile.TINY
+
+
+def run(capsys, *argv: str) -> tuple[int, str]:
+    """``driftlab ARGV`` in this process: (exit code, stderr)."""
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:
+        code = exc.code
+    return code, capsys.readouterr().err
+
+
+def one_line(err: str) -> str:
+    lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("!") and "WARNING" not in ln
+             and "sandbox" not in ln.lower()[:40]]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    return hostile.tiny_course(tmp_path_factory.mktemp("course") / "course")
+
+
+def _canvas(folder: Path, name: str, uid: int, sub: int, file: str, data: bytes = b"{}", late: bool = False) -> Path:
+    path = folder / f"{name}{'_LATE' if late else ''}_{uid}_{sub}_{file}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+# ------------------------------------------------------------------------------- refused command lines
+
+def test_out_inside_the_submissions_is_refused(tmp_path, capsys, course):
+    """Why: a fake learner `solutions` got 20/20 from output copied into the submissions folder."""
+    subs = tmp_path / "download"
+    _canvas(subs, "doejane", 1, 2, f"{TINY}.ipynb")
+    code, err = run(capsys, "grade", str(subs), "--out", str(subs / "graded"), "--course", str(course))
+    assert code == 2 and "lies inside the submissions folder" in one_line(err)
+    assert not (subs / "graded").exists()
+    code, err = run(capsys, "grade", str(subs), "--out", str(tmp_path), "--course", str(course))
+    assert code == 2 and "lie inside --out" in one_line(err)
+
+
+def test_out_at_the_course_root_and_an_unrelated_folder_are_refused(tmp_path, capsys, course):
+    """Why: `--out .` at the course root replaced the course gradebook; an unrelated --out lost a file."""
+    subs = tmp_path / "download"
+    _canvas(subs, "doejane", 1, 2, f"{TINY}.ipynb")
+    (course / "gradebook.db").write_bytes(b"the course's own gradebook")
+    code, err = run(capsys, "grade", str(subs), "--out", str(course), "--course", str(course))
+    assert code == 2 and "course folder" in one_line(err)
+    assert (course / "gradebook.db").read_bytes() == b"the course's own gradebook"
+    (course / "gradebook.db").unlink()
+    mine = tmp_path / "mine"
+    (mine / "autograded").mkdir(parents=True)
+    (mine / "autograded" / "keep.txt").write_text("precious")
+    code, err = run(capsys, "grade", str(subs), "--out", str(mine), "--course", str(course))
+    assert code == 2 and "--force" in one_line(err) and MANIFEST in err
+    assert (mine / "autograded" / "keep.txt").read_text() == "precious" and not (mine / MANIFEST).exists()
+    code, err = run(capsys, "grade", str(subs), "--out", str(mine), "--course", str(course), "--force", "--dry-run")
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("option,value,expected", [
+    ("--timeout", "0", "at least 1 second, or 'none'"), ("--timeout", "-1", "at least 1 second"),
+    ("--timeout", "soon", "whole seconds"), ("--jobs", "0", "at least 1"),
+    ("--lms", "blackboard", "invalid choice"), ("--lms-column", "08_tst=X", "not a module")])
+def test_bad_options_are_one_line_errors(tmp_path, capsys, course, option, value, expected):
+    """Why: `--timeout 0` silently meant 60 s and -1 no limit."""
+    subs = tmp_path / "download"
+    _canvas(subs, "doejane", 1, 2, f"{TINY}.ipynb")
+    code, err = run(capsys, "grade", str(subs), "--out", str(tmp_path / "out"), "--course", str(course),
+                    option, value)
+    assert code == 2 and expected in one_line(err), err
+    assert not (tmp_path / "out").exists()
+
+
+def test_timeout_none_is_the_explicit_no_limit():
+    from grader.batch.safety import parse_timeout
+
+    assert parse_timeout("none") == -1 and parse_timeout("90") == 90
+
+
+def test_a_file_that_is_neither_a_folder_nor_a_zip_is_refused(tmp_path, capsys, course):
+    """Why: a file as SUBMISSIONS gave a traceback."""
+    notes = tmp_path / "grades.xlsx"
+    notes.write_bytes(b"PK-but-not-really")
+    code, err = run(capsys, "grade", str(notes), "--out", str(tmp_path / "out"), "--course", str(course))
+    assert code == 2 and "neither a .zip nor a notebook" in one_line(err)
+
+
+# ------------------------------------------------------------------------------- intake and dry run
+
+def test_the_release_named_file_wins_over_copies(tmp_path):
+    """Why: with `07_test.ipynb` answered and a newer untouched `07_test-Copy1.ipynb`, the copy was graded."""
+    folder = tmp_path / "submitted" / "ann" / "08_test"
+    folder.mkdir(parents=True)
+    (folder / "08_test.ipynb").write_bytes(b"answered")
+    for i, copy in enumerate(["08_test-Copy1.ipynb", "08_test (1).ipynb", "Copy of 08_test.ipynb"]):
+        (folder / copy).write_bytes(b"untouched")
+        os.utime(folder / copy, (time.time() + 100 + i, time.time() + 100 + i))  # the copies are newer
+    _canvas(tmp_path / "lms", "doejane", 7, 100, "08_test.ipynb", b"first")
+    _canvas(tmp_path / "lms", "doejane", 7, 200, "08_test-1.ipynb", b"resubmitted")  # Canvas's own renaming
+    _canvas(tmp_path / "lms", "doejane", 7, 200, "08_test-Copy1.ipynb", b"copy in the resubmission")
+    found = ik.discover(tmp_path, ["08_test"])
+    chosen = {s.student: s.path.read_bytes() for s in found.submissions}
+    assert chosen == {"ann": b"answered", "7": b"resubmitted"}
+    reasons = {Path(u.origin).name: u.reason for u in found.unmatched}
+    for copy in ["08_test-Copy1.ipynb", "08_test (1).ipynb", "Copy of 08_test.ipynb"]:
+        assert reasons[copy].startswith("a copy:") and "release" in reasons[copy]
+    assert "later Canvas submission" in reasons["doejane_7_100_08_test.ipynb"]
+    assert reasons["doejane_7_200_08_test-Copy1.ipynb"].startswith("a copy:")
+
+
+def test_canvas_late_flag_and_names_are_kept_moodle_has_none(tmp_path):
+    _canvas(tmp_path, "doejane", 11, 1, f"{TINY}.ipynb", late=True)
+    _canvas(tmp_path, "roejim", 12, 2, f"{TINY}.ipynb")
+    (tmp_path / "Carol Smith_4711_assignsubmission_file_").mkdir()
+    (tmp_path / "Carol Smith_4711_assignsubmission_file_" / f"{TINY}.ipynb").write_bytes(b"{}")
+    found = {s.student: s for s in ik.discover(tmp_path, [TINY]).submissions}
+    assert (found["11"].name, found["11"].late, found["11"].lms_id) == ("doejane", "yes", "11")
+    assert (found["12"].late, found["4711"].name, found["4711"].late) == ("no", "Carol Smith", "")
+
+
+def test_dry_run_lists_each_file_and_grades_nothing(tmp_path, capsys, course):
+    subs = tmp_path / "download"
+    _canvas(subs, "doejane", 11, 1, f"{TINY}.ipynb", late=True)
+    _canvas(subs, "doejane", 11, 1, f"{TINY}-Copy1.ipynb")
+    (subs / "readme.txt").write_text("hi")
+    out = tmp_path / "out"
+    code = main(["grade", str(subs), "--out", str(out), "--course", str(course), "--dry-run"])
+    captured = capsys.readouterr()
+    assert code == 0 and not out.exists()
+    assert f"learner 11 (doejane), module {TINY}  [canvas, late]" in captured.out
+    assert f"skip   doejane_11_1_{TINY}-Copy1.ipynb: a copy:" in captured.out
+    assert "skip   readme.txt: not a notebook" in captured.out and "nothing was graded" in captured.err
+
+
+# ------------------------------------------------------------------------------- LMS files (no kernel)
+
+def _rows() -> list[res.Row]:
+    def row(sid, module, score=None, pattern="canvas", name="", reason=""):
+        status = res.GRADED if score is not None else res.NOT_GRADED
+        return res.Row(sid, module, status, score=score, max_score=4.0 if score is not None else None,
+                       reason=reason, pattern=pattern, name=name, lms_id=sid if pattern in ("canvas", "moodle") else "")
+    return [row("11", "08_test", 4.0, name="doejane"), row("11", "99_tiny", 2.5, name="doejane"),
+            row("12", "08_test", None, name="roejim", reason="kernel died"), row("12", "99_tiny", 0.0, name="roejim"),
+            row("ann", "08_test", 3.0, pattern="nbgrader")]
+
+
+def _read(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_canvas_import_file_has_canvas_columns_and_never_a_silent_zero(tmp_path):
+    target, listing = lms.export(_rows(), tmp_path, "canvas", {"08_test": "Final test (4711)"})
+    header = next(csv.reader(open(target, encoding="utf-8")))
+    assert header == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Final test (4711)", "99_tiny"]
+    got = {r["ID"]: r for r in _read(target)}
+    assert set(got) == {"11", "12"}  # ann has no Canvas id: listed, not imported
+    assert (got["11"]["Student"], got["11"]["Final test (4711)"], got["11"]["99_tiny"]) == ("doejane", "4", "2.5")
+    assert got["12"]["Final test (4711)"] == "" and got["12"]["99_tiny"] == "0"  # a real zero stays a zero
+    why = {(r["student_id"], r["module"]): r["why not imported"] for r in _read(listing)}
+    assert why[("12", "08_test")].startswith("could not grade: kernel died") and "no Canvas id" in why[("ann", "08_test")]
+
+
+def test_moodle_import_file_is_keyed_by_the_participant_id(tmp_path):
+    rows = [r for r in _rows() if r.pattern == "canvas"]
+    for r in rows:
+        r.pattern = "moodle"
+    target, listing = lms.export(rows, tmp_path, "moodle")
+    got = {r["Identifier"]: r for r in _read(target)}
+    assert list(_read(target)[0]) == ["Identifier", "Full name", "08_test", "99_tiny"]
+    assert got["Participant 11"]["08_test"] == "4" and got["Participant 12"]["08_test"] == ""
+    assert any(r["module"] == "08_test" and r["student_id"] == "12" for r in _read(listing))
+    single, _ = lms.export([r for r in rows if r.module == "99_tiny"], tmp_path, "moodle")
+    assert list(_read(single)[0]) == ["Identifier", "Full name", "Grade"]  # the grading worksheet's layout
+
+
+def test_report_names_misconceptions_readably_and_has_a_learner_table(tmp_path, course):
+    labels = res.misconception_labels([TINY], course)
+    assert labels[(TINY, "union-bound")] == "n * alpha is the expected number of alarms."
+    assert res.label({}, TINY, "single-rate") == "Single rate"
+    row = res.Row("11", TINY, res.GRADED, score=1.0, max_score=4.0, name="doejane", late="yes", exercises={
+        "tiny-func": {"score": 0.0, "max_score": 2.0, "status": "incorrect", "misconception": "union-bound"}})
+    from grader.batch import report as rp
+
+    text = rp.render([row], [], tmp_path / "r.html", labels=labels).read_text()
+    assert "n * alpha is the expected number of alarms." in text and "union-bound" in text
+    assert "<h2>Learners (1)</h2>" in text and "doejane" in text and "1 / 4" in text
+    res.write_exercises_csv([row], tmp_path / "exercises.csv", labels)
+    line = _read(tmp_path / "exercises.csv")[0]
+    assert (line["exercise"], line["misconception"], line["misconception_text"]) == (
+        "tiny-func", "union-bound", "n * alpha is the expected number of alarms.")
