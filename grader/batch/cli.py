@@ -535,7 +535,9 @@ def run_grade(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             saved, _ = _load_store(out)
             done = [r for key, r in saved.items() if key in todo.origin]
-            _finish(rows + done, found, cache, store, args, course, out, work, None)
+            kept = {(r.student_id, r.module) for r in rows + done}  # not yet graded is not "missing"
+            partial = ik.Intake([s for s in found.submissions if s.key in kept], found.unmatched)
+            _finish(rows + done, partial, cache, store, args, course, out, work, None)
             print(f"\ninterrupted: {len(done)} of {len(todo.jobs)} submissions were graded and saved in {out}; "
                   "run the same command again to grade the rest", file=sys.stderr)
             return 130

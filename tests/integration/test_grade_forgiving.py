@@ -220,3 +220,110 @@ def test_report_names_misconceptions_readably_and_has_a_learner_table(tmp_path, 
     line = _read(tmp_path / "exercises.csv")[0]
     assert (line["exercise"], line["misconception"], line["misconception_text"]) == (
         "tiny-func", "union-bound", "n * alpha is the expected number of alarms.")
+
+
+# ------------------------------------------------------------------------------- real runs (tiny module)
+
+def _grade(subs: Path, out: Path, course: Path, *extra: str, **kw) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "grader.cli", "grade", str(subs), "--out", str(out), "--jobs", "1",
+           "--timeout", "20", "--course", str(course), *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, **kw)
+
+
+def _grades(out: Path) -> dict[tuple[str, str], dict]:
+    return {(r["student_id"], r["module"]): r for r in _read(out / "grades.csv")}
+
+
+@pytest.mark.slow
+def test_batches_merge_one_learner_is_regraded_and_failures_set_the_exit_code(tmp_path, course):
+    """Why: a later batch or one learner replaced the whole class's results; failures exited 0."""
+    from grader.batch import workers as wk
+
+    template, broken = wk.template_course(tmp_path / "t", [TINY], course)
+    assert not broken
+    right = hostile._dump(hostile.answered(TINY, "right", template))
+    wrong = hostile._dump(hostile.answered(TINY, "wrong", template))
+    first, later, out = tmp_path / "first", tmp_path / "later", tmp_path / "out"
+    _canvas(first, "doejane", 11, 1, f"{TINY}.ipynb", right, late=True)
+    _canvas(first, "doejane", 11, 1, f"{TINY}-Copy1.ipynb", wrong)  # newer, untouched copy: not graded
+    _canvas(first, "roejim", 12, 2, f"{TINY}.ipynb", b'{"cells": [')  # corrupt: could not grade
+    proc = _grade(first, out, course, "--lms", "canvas")
+    assert proc.returncode == 1, proc.stderr
+    full = hostile.max_score(TINY, template)
+    rows = _grades(out)
+    assert float(rows[("11", TINY)]["score"]) == full and rows[("11", TINY)]["late"] == "yes"
+    assert rows[("11", TINY)]["name"] == "doejane" and rows[("12", TINY)]["status"] == res.NOT_GRADED
+    assert "could not grade 12" in proc.stderr
+    canvas = {r["ID"]: r for r in _read(out / "canvas_import.csv")}
+    assert canvas["11"][TINY] == f"{full:g}" and canvas["12"][TINY] == ""
+    print("canvas_import.csv:\n" + (out / "canvas_import.csv").read_text())
+
+    _canvas(later, "roejim", 12, 3, f"{TINY}.ipynb", wrong)  # a resubmission, in a later download
+    _canvas(later, "newkid", 13, 4, f"{TINY}.ipynb", right)
+    proc = _grade(later, out, course)
+    assert proc.returncode == 0, proc.stderr
+    rows = _grades(out)
+    assert set(rows) == {("11", TINY), ("12", TINY), ("13", TINY)}  # the first batch's learner is kept
+    assert float(rows[("11", TINY)]["score"]) == full and float(rows[("12", TINY)]["score"]) == 0.0
+    proc = _grade(later, out, course, "--student", "13", "--regrade")
+    assert proc.returncode == 0 and "autograding 1 submissions" in proc.stderr, proc.stderr
+    assert set(_grades(out)) == set(rows) and _grades(out)[("11", TINY)]["late"] == "yes"
+
+
+@pytest.mark.slow
+def test_a_module_that_cannot_be_built_stops_the_run_in_one_line(tmp_path, capsys):
+    """Why: a broken module recorded "could not grade: … see the above traceback" and exited 0."""
+    broken = hostile.tiny_course(tmp_path / "course")
+    nb = broken / "solutions" / TINY / f"{TINY}.ipynb"
+    nb.write_text(nb.read_text().replace("answer: B", "answer: Q"))
+    subs = tmp_path / "subs"
+    import nbformat
+
+    nb_bytes = nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])).encode()
+    _canvas(subs, "doejane", 11, 1, f"{TINY}.ipynb", nb_bytes)
+    proc = _grade(subs, tmp_path / "out", broken)
+    expected = f"module {TINY} could not be built: SpecError: cell 6: tiny-choice: answer 'Q' for blank [1] is not an option"
+    assert proc.returncode == 2 and expected in proc.stderr.splitlines(), proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "out" / "grades.csv").exists()
+    from grader.build import build
+
+    assert build(root=broken, only=[TINY]) == 1
+    assert capsys.readouterr().err.strip() == expected
+
+
+@pytest.mark.slow
+def test_an_interrupted_run_resumes_and_leaves_no_process(tmp_path, course):
+    """Why: results.json was written only at the end; a SIGINT to the parent orphaned its graders."""
+    import psutil
+
+    from grader.batch import workers as wk
+
+    template, _ = wk.template_course(tmp_path / "t", [TINY], course)
+    right = hostile._dump(hostile.answered(TINY, "right", template))
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    for i in range(4):
+        (subs).mkdir(exist_ok=True)
+        (subs / f"s{i}__{TINY}.ipynb").write_bytes(right)
+    cmd = [sys.executable, "-m", "grader.cli", "grade", str(subs), "--out", str(out), "--jobs", "1",
+           "--timeout", "20", "--course", str(course)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    parent = psutil.Process(proc.pid)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and len(list((out / ".progress").glob("*.json"))) < 1:
+        time.sleep(0.2)
+    assert list((out / ".progress").glob("*.json")), "no submission finished in time"
+    family = [parent] + parent.children(recursive=True)
+    os.kill(proc.pid, signal.SIGINT)  # the parent alone, as a terminal's Ctrl-C would not guarantee
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted:" in err and "run the same command again" in err
+    time.sleep(1.5)  # an orphaned grader would notice its parent is gone within 0.5 s
+    alive = [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert not alive, [(p.pid, p.cmdline()[:4]) for p in alive]
+    done_before = len(_grades(out))
+    assert all(r["status"] == res.GRADED for r in _grades(out).values())  # the rest is not "missing"
+    assert 1 <= done_before < 4, done_before
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert f"{done_before} already graded" in again.stderr and f"autograding {4 - done_before} " in again.stderr
+    assert all(r["status"] == res.GRADED for r in _grades(out).values()) and len(_grades(out)) == 4
