@@ -303,7 +303,7 @@ class Engine:
         if self.cluster:
             try:
                 client = Client(self.cluster, timeout="30s")
-            except (OSError, TimeoutError) as exc:
+            except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, ValueError (a malformed address) …
                 raise DriftLabError(f"could not reach the Dask scheduler at {self.cluster}: {exc}") from None
             return client, None
         with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
@@ -317,18 +317,22 @@ class Engine:
 
     def _announce(self, client: Any, local: bool) -> None:
         workers = client.scheduler_info(n_workers=-1).get("workers", {}) if not local else {}
-        try:
-            dashboard = client.run_on_scheduler(_has_bokeh)
+        try:  # a lambda travels by value: the scheduler need not have this package installed
+            dashboard = client.run_on_scheduler(
+                lambda dask_scheduler=None: __import__("importlib.util").util.find_spec("bokeh") is not None)
         except Exception:  # noqa: BLE001 - a scheduler may refuse to run functions
-            dashboard = False
+            dashboard = None
         if local:
             if dashboard:
                 self.say(f"Dask dashboard: {client.dashboard_link}")
             return
         self.say(f"Dask cluster {self.cluster}: {len(workers)} worker(s), "
                  f"{sum(w.get('nthreads', 0) for w in workers.values())} thread(s)")
-        self.say(f"Dask dashboard: {client.dashboard_link}" if dashboard
-                 else "Dask dashboard: unavailable (bokeh is not installed on the scheduler)")
+        if dashboard is None:
+            self.say(f"Dask dashboard: {client.dashboard_link} (if the scheduler serves one)")
+        else:
+            self.say(f"Dask dashboard: {client.dashboard_link}" if dashboard
+                     else "Dask dashboard: unavailable (bokeh is not installed on the scheduler)")
         try:
             allowed = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.allowed_failures)
         except Exception:  # noqa: BLE001

@@ -239,7 +239,7 @@ def _cluster_pids(cluster: Cluster) -> set[int]:
 @pytest.mark.slow
 def test_cluster_run_completes_and_says_where_it_ran(runs):
     proc, err = runs["cluster"], runs["cluster_err"]
-    assert proc.returncode == 0, err[-4000:]
+    assert proc.returncode == 1, err[-4000:]  # 1: some submissions could not be graded (z-killer, f-exit)
     assert f"Dask cluster {runs['cluster'].args[runs['cluster'].args.index('--cluster') + 1]}" in err
     assert "Dask dashboard:" in err  # the link, or that it is unavailable (no bokeh here)
     assert "[##############################] 7/7 autograded" in err and "99:7/7" in err
