@@ -53,7 +53,8 @@ def check_paths(submissions: Path, out: Path, course: Path, force: bool = False)
     if out == course or (out / "nbgrader_config.py").exists():
         raise UsageError(f"--out {out} is a course folder: driftlab grade never writes into a course's own "
                          "gradebook.db, autograded/ or feedback/; choose another folder (e.g. --out grading)")
-    if out.is_dir() and any(out.iterdir()) and not is_our_output(out) and not force:
+    # .work/ alone is this command's scratch (e.g. a course generated ahead by a test or a benchmark)
+    if out.is_dir() and any(p.name != ".work" for p in out.iterdir()) and not is_our_output(out) and not force:
         raise UsageError(f"--out {out} already holds files that are not a driftlab grade output (no {MANIFEST}); "
                          "choose a new or empty folder, or add --force to write into it anyway")
 
