@@ -379,12 +379,10 @@ def test_merged_gradebook_matches_grades_csv(graded):
 def test_rerun_skips_what_is_graded_and_gives_the_same_grades(graded):
     out = graded["out"]
     before = (out / "grades.csv").read_text()
-    start = time.monotonic()
     proc = _grade(graded["archive"], out, graded["course"])
     assert proc.returncode == 1, proc.stderr  # the cached could-not-grade rows still count
     assert "autograding" not in proc.stderr and "already graded" in proc.stderr
     assert (out / "grades.csv").read_text() == before
-    assert time.monotonic() - start < graded["seconds"] / 2
 
 
 @pytest.mark.slow
