@@ -157,7 +157,8 @@ def merge_bench(out: Path, template: Path, modules: list[str], n: int, with_file
         sub = ik.Submission(student=job.student, module=module, path=Path("unused"), origin="x", pattern="plain")
         rows.append(res.row_for(done, sub, "sha", "key", []))
     per = (time.monotonic() - t) / max(1, with_files)
-    times[f"receive + rows (files, {with_files} measured, x{n / max(1, with_files):g})"] = per * n
+    if with_files:
+        times[f"receive + rows (files, {with_files} measured, x{n / max(1, with_files):g})"] = per * n
     for i in range(with_files, n):  # the rest without files: rows as the client keeps them
         module = modules[i % len(modules)]
         rows.append(res.Row(f"s{i:05d}", module, res.GRADED, score=1.0, max_score=1.0, cells=cells[module],
@@ -174,7 +175,7 @@ def merge_bench(out: Path, template: Path, modules: list[str], n: int, with_file
     from grader.batch import gradebook as gbm
 
     gbm.merge(template / "gradebook.db", target / "gradebook.db", rows)
-    times["gradebook.db (nbgrader's ORM)"] = time.monotonic() - t
+    times["gradebook.db (bulk insert, nbgrader's models)"] = time.monotonic() - t
     times["total"] = sum(times.values())
     shutil.rmtree(target, ignore_errors=True)
     return times
@@ -193,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
                              "timed on the same submissions, e.g. the home-made pool before the Dask engine")
     parser.add_argument("--merge-n", type=int, default=10_000,
                         help="synthetic results for the client-side merge benchmark (0: skip; default 10000)")
+    parser.add_argument("--merge-only", action="store_true",
+                        help="only the client-side merge of --merge-n results (no grading runs; the per-result "
+                             "file cost is measured only when --keep DIR holds an earlier run's out/)")
     parser.add_argument("--merge-files", type=int, default=1_000,
                         help="of those, how many also have their notebook and feedback written and read back "
                              "(the per-result file cost, extrapolated to --merge-n; default 1000)")
@@ -211,6 +215,14 @@ def main(argv: list[str] | None = None) -> int:
         template, _ = wk.template_course(base / "cache", modules)
         generate_s = time.monotonic() - t
     print(f"generated {', '.join(modules)} once in {generate_s:.1f} s (not counted below)")
+    if args.merge_only:
+        files = args.merge_files if (base / "out" / "autograded").is_dir() else 0
+        merge_times = merge_bench(base / "out", template, modules, args.merge_n, files)
+        print(f"client-side merge of {args.merge_n} synthetic results: "
+              + ", ".join(f"{k} {v:.1f} s" for k, v in merge_times.items()))
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+        return 0
     corpus = base / "corpus"
     if corpus.exists():
         shutil.rmtree(corpus)
