@@ -9,6 +9,8 @@ rows say, and the database has the same rows, row for row, as nbgrader's ``add_s
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 import shutil
 import sqlite3
 import warnings
@@ -178,3 +180,26 @@ def test_merge_keeps_the_last_row_of_a_learner_and_refuses_a_duplicate_in_the_te
         gb.add_submission("01_alpha", "ann")
     with pytest.raises(ValueError, match="already has a submission"):
         gbm.merge(db, tmp_path / "b.db", [last])
+
+
+def test_nbgrader_export_reads_the_merged_scores(tmp_path):
+    """``nbgrader export`` (its CSV exporter, in a subprocess) gives every merged submission's score."""
+    import csv
+
+    from grader.nbgrader import nbgrader_env
+
+    rows = synthetic_rows(60, seed=11)
+    merged = tmp_path / "gradebook.db"
+    gbm.merge(template(tmp_path), merged, rows)
+    out = tmp_path / "grades.csv"
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", "export", f"--db=sqlite:///{merged}", f"--to={out}",
+                           f"--CourseDirectory.course_id={COURSE}", f"--CourseDirectory.root={tmp_path}"],
+                          cwd=tmp_path, env=nbgrader_env(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    with open(out, newline="") as fh:
+        exported = {(r["student_id"], r["assignment"]): r for r in csv.DictReader(fh)}
+    graded = [r for r in rows if r.cells and r.module in LAYOUT]
+    for row in graded:
+        line = exported[(row.student_id, row.module)]
+        assert float(line["raw_score"]) == pytest.approx(sum((c["score"] or 0.0) for c in row.cells.values()))
+        assert float(line["max_score"]) == sum(cells_of(row.module).values())
