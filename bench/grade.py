@@ -1,6 +1,7 @@
 """Benchmark: ``driftlab grade --jobs 2`` (a local Dask cluster) against serial ``nbgrader autograde`` on the same submissions.
 
     python bench/grade.py [--n 100] [--jobs 2] [--quick] [--keep DIR] [--baseline DIR] [--merge-n 10000]
+    python bench/grade.py --merge-only [--merge-n 10000] [--keep DIR]   # only the client-side merge (step 8)
 
 Builds N synthetic submissions across the course's modules (right, wrong, untouched, a mix of right
 and wrong, and broken: corrupt JSON, empty file, a kernel that exits), then in the same run
