@@ -62,7 +62,7 @@ from . import report as rp
 from . import results as res
 from . import safety
 from . import workers as wk
-from .files import write_atomic
+from .files import safe_row, write_atomic
 
 STATE = "results.json"
 PROGRESS = ".progress"  # one file per submission finished by a run that has not ended yet
@@ -419,7 +419,7 @@ def write_outputs(rows: list[res.Row], found: ik.Intake, cache: dict[str, dict],
     writer = csv.writer(text)
     writer.writerow(["file", "reason"])
     for u in found.unmatched:
-        writer.writerow([u.origin, u.reason])
+        writer.writerow(safe_row([u.origin, u.reason]))
     write_atomic(out / "unmatched.csv", text.getvalue())
     rp.render(rows, found.unmatched, out / "report.html", warning=warning, labels=labels)
     if lms:

@@ -24,7 +24,7 @@ import csv
 import io
 from pathlib import Path
 
-from .files import write_atomic
+from .files import safe_row, write_atomic
 from .results import GRADED, Row
 
 CANVAS_FILE = "canvas_import.csv"
@@ -64,19 +64,19 @@ def export(rows: list[Row], out: Path, lms: str, headers: dict[str, str] | None 
         columns = [headers.get(m, m) for m in modules]
         writer.writerow(CANVAS_IDENTITY + columns)
         for lms_id, entry in sorted(learners.items(), key=lambda kv: (kv[1]["name"], kv[0])):
-            writer.writerow([entry["name"], lms_id, "", "", ""] + [entry["scores"].get(m, "") for m in modules])
+            writer.writerow(safe_row([entry["name"], lms_id, "", "", ""] + [entry["scores"].get(m, "") for m in modules]))
         target = out / CANVAS_FILE
     else:
         columns = ["Grade"] if len(modules) == 1 and not headers else [headers.get(m, m) for m in modules]
         writer.writerow(MOODLE_IDENTITY + columns)
         for lms_id, entry in sorted(learners.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0):
-            writer.writerow([f"Participant {lms_id}", entry["name"]] + [entry["scores"].get(m, "") for m in modules])
+            writer.writerow(safe_row([f"Participant {lms_id}", entry["name"]] + [entry["scores"].get(m, "") for m in modules]))
         target = out / MOODLE_FILE
     write_atomic(target, text.getvalue())
     listing = io.StringIO()
     w = csv.writer(listing)
     w.writerow(["student_id", "name", "lms_id", "module", "score", "why not imported"])
-    w.writerows(problems)
+    w.writerows(safe_row(p) for p in problems)
     write_atomic(out / NOT_GRADED_FILE, listing.getvalue())
     return target, out / NOT_GRADED_FILE
 

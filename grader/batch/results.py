@@ -198,13 +198,13 @@ def write_csv(rows: list[Row], path: Path) -> None:
     import csv
     import io
 
-    from .files import write_atomic
+    from .files import safe_row, write_atomic
 
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=COLUMNS)
     writer.writeheader()
     for row in sorted(rows, key=lambda r: (r.student_id, r.module)):
-        writer.writerow(row.csv())
+        writer.writerow(safe_row(row.csv()))
     write_atomic(path, text.getvalue())
 
 
@@ -249,7 +249,7 @@ def write_exercises_csv(rows: list[Row], path: Path, labels: dict[tuple[str, str
     import csv
     import io
 
-    from .files import write_atomic
+    from .files import safe_row, write_atomic
 
     labels = labels or {}
     text = io.StringIO()
@@ -257,9 +257,9 @@ def write_exercises_csv(rows: list[Row], path: Path, labels: dict[tuple[str, str
     writer.writeheader()
     for row in sorted(rows, key=lambda r: (r.student_id, r.module)):
         for exercise, d in row.exercises.items():
-            writer.writerow({"student_id": row.student_id, "name": row.name, "module": row.module,
+            writer.writerow(safe_row({"student_id": row.student_id, "name": row.name, "module": row.module,
                              "exercise": exercise, "score": "" if d.get("score") is None else f"{d['score']:g}",
                              "max_score": f"{d.get('max_score') or 0:g}", "status": d.get("status", ""),
                              "misconception": d.get("misconception") or "",
-                             "misconception_text": label(labels, row.module, d.get("misconception"))})
+                             "misconception_text": label(labels, row.module, d.get("misconception"))}))
     write_atomic(path, text.getvalue())

