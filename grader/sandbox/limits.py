@@ -234,11 +234,22 @@ def sandbox_cgroups() -> list[Path]:
 
 
 def sweep_cgroups(alive: Callable[[int], bool]) -> None:
-    """Remove the empty cgroups of sandboxes whose grading process is gone (killed before it could)."""
-    for d in sandbox_cgroups():
-        owner = d.name[len(PREFIX):].split("-")[0]
-        if owner.isdigit() and not alive(int(owner)) and not _read(d / "cgroup.procs").strip():
+    """Remove the cgroups of sandboxes whose grading process is gone (killed before it could close them),
+    first killing any process still in them: a sandboxed kernel must never outlive its grader, even one
+    that was SIGKILLed (bubblewrap's --die-with-parent has been seen not to fire then)."""
+    orphans = [d for d in sandbox_cgroups()
+               if (owner := d.name[len(PREFIX):].split("-")[0]).isdigit() and not alive(int(owner))]
+    for d in orphans:
+        for pid in _read(d / "cgroup.procs").split():
             try:
-                d.rmdir()
-            except OSError:
+                os.kill(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError, ValueError):
                 pass
+    deadline = time.monotonic() + 2.0
+    for d in orphans:
+        while _read(d / "cgroup.procs").strip() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        try:
+            d.rmdir()
+        except OSError:
+            pass

@@ -148,8 +148,10 @@ def _max(course: Path) -> float:
 @pytest.mark.slow
 @pytest.mark.parametrize("escape", escapes.ESCAPES, ids=[e.student for e in escapes.ESCAPES])
 def test_driftlab_grade_gives_an_escape_nothing(escape_runs, escape):
-    assert escape_runs["grade"].returncode == 0, escape_runs["grade"].stderr[-3000:]
+    # the limit cases cannot be graded, so driftlab grade exits 1 and names each of them
+    assert escape_runs["grade"].returncode == 1, escape_runs["grade"].stderr[-3000:]
     row = _rows(escape_runs["out"])[escape.student]
+    assert (f"could not grade {escape.student}" in escape_runs["grade"].stderr) == (escape.status != res.GRADED)
     assert row["status"] == escape.status, (row, escape_runs["grade"].stderr[-3000:])
     if escape.status == res.GRADED:
         expected = _max(escape_runs["course"]) if escape.score == "max" else 0.0
@@ -195,8 +197,9 @@ def test_nothing_an_escape_started_outlives_its_grading(escape_runs):
 @pytest.mark.slow
 def test_without_the_sandbox_the_attacks_work_and_grading_says_so_loudly(escape_runs):
     proc, off, course = escape_runs["off"], escape_runs["off_out"], escape_runs["course"]
-    assert proc.returncode == 0, proc.stderr[-3000:]
     rows = _rows(off)
+    # exit 1 exactly when a row could not be graded (the victim's emptied notebook may be one)
+    assert proc.returncode == (1 if any(r["status"] != res.GRADED for r in rows.values()) else 0), proc.stderr[-3000:]
     fwer_points = 2.0
     assert float(rows["e-read-solutions"]["score"]) >= fwer_points  # the instructor's cell answered for it
     assert float(rows["e-network"]["score"]) >= fwer_points  # the server answered for it

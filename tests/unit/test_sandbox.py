@@ -116,3 +116,29 @@ def test_only_the_scratch_folder_is_bound_writable(tmp_path):
     assert str(ROOT / "driftlab") in read_only and sys.prefix in read_only
     for flag in ("--unshare-net", "--unshare-pid", "--unshare-user", "--die-with-parent", "--clearenv"):
         assert flag in args
+
+
+def test_a_sandbox_left_by_a_killed_grader_is_ended_by_the_next_sweep():
+    """A grader SIGKILLed before it closed its sandbox (seen in a full test run: bubblewrap's --die-with-parent
+    did not fire): the next grading process's sweep kills what still runs in the dead grader's cgroups."""
+    import signal
+    import subprocess
+
+    from grader.sandbox.limits import sandbox_cgroups, sweep_cgroups
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()                                   # a pid that is no grader any more
+    group = make_cgroups(f"driftlab-{dead.pid}-unitsweep", Limits())
+    if group is None:
+        pytest.skip("this machine lets no cgroup be made")
+    victim = subprocess.Popen(["sleep", "60"])
+    for procs in group.procs_files:
+        with open(procs, "w") as fh:
+            fh.write(str(victim.pid))
+    try:
+        sweep_cgroups(lambda pid: pid != dead.pid)
+        assert victim.wait(timeout=5) == -signal.SIGKILL
+        assert not any(d.name.endswith("-unitsweep") for d in sandbox_cgroups())
+    finally:
+        victim.kill()
+        group.remove(patience=1)
