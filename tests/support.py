@@ -135,3 +135,21 @@ def reference_policy(state: dict) -> str:
     if state["alert"] and state["predicted_accuracy"] <= threshold:
         return "retrain"
     return "none"
+
+
+def executed_claims(module: str, dump: str) -> dict:
+    """The module's instructor notebook executed with ``dump`` appended (a cell printing ``CLAIMS=<json>``): those
+    numbers, plus everything it printed, its markdown (whitespace collapsed), the checks' results and its specs."""
+    from grader.exercises.source import specs_in
+
+    nb = nbformat.read(solution_path(module), as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(dump))
+    done = execute(nb, cwd=solution_path(module).parent)
+    assert errors(done) == []
+    text = next(o["text"] for o in done.cells[-1].outputs if o.get("name") == "stdout")
+    data = json.loads(text.split("CLAIMS=", 1)[1])
+    data["printed"] = "".join(o.get("text", "") for c in done.cells if c.cell_type == "code" for o in c.outputs)
+    data["markdown"] = " ".join(" ".join(c.source for c in done.cells if c.cell_type == "markdown").split())
+    data["checks"] = {r["exercise"]: r["status"] for r in results(done) if "exercise" in r}
+    data["specs"] = {s.id: s for _, s in specs_in(nb)}
+    return data

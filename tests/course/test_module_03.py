@@ -8,13 +8,12 @@ numbers the text and the exercises state).
 """
 from __future__ import annotations
 
-import json
 import math
 import textwrap
 
 import nbformat
 import pytest
-from tests.support import compiled, errors, execute, fill_release, release_path, results, solution_path
+from tests.support import compiled, errors, execute, fill_release, release_path, results, solution_path, executed_claims
 
 from grader import nbgrader as R
 
@@ -303,17 +302,7 @@ print("CLAIMS=" + _json.dumps({
 @pytest.fixture(scope="module")
 def claims():
     """The executed instructor notebook: its numbers, its outputs and its markdown."""
-    nb = nbformat.read(solution_path(MODULE), as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(DUMP))
-    done = execute(nb, cwd=solution_path(MODULE).parent)
-    assert errors(done) == []
-    text = next(o["text"] for o in done.cells[-1].outputs if o.get("name") == "stdout")
-    data = json.loads(text.split("CLAIMS=", 1)[1])
-    data["printed"] = "".join(o.get("text", "") for c in done.cells if c.cell_type == "code" for o in c.outputs)
-    data["markdown"] = "\n".join(c.source for c in done.cells if c.cell_type == "markdown")
-    data["checks"] = {r["exercise"]: r["status"] for r in results(done) if "exercise" in r}
-    data["specs"] = {s.id: s for _, s in specs_in(nb)}
-    return data
+    return executed_claims(MODULE, DUMP)
 
 
 def _month(claims, month):

@@ -8,13 +8,12 @@ solution and zero for the untouched release through real nbgrader: tests/course/
 """
 from __future__ import annotations
 
-import json
 import textwrap
 
 import nbformat
 import numpy as np
 import pytest
-from tests.support import compiled, errors, execute, release_path, results, solution_path
+from tests.support import compiled, errors, execute, release_path, results, solution_path, executed_claims
 
 from grader.exercises.source import specs_in
 
@@ -199,17 +198,7 @@ print("CLAIMS=" + _json.dumps({
 
 @pytest.fixture(scope="module")
 def claims():
-    nb = nbformat.read(solution_path(MODULE), as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(DUMP))
-    done = execute(nb, cwd=solution_path(MODULE).parent)
-    assert errors(done) == []
-    text = next(o["text"] for o in done.cells[-1].outputs if o.get("name") == "stdout")
-    data = json.loads(text.split("CLAIMS=", 1)[1])
-    data["printed"] = "".join(o.get("text", "") for c in done.cells if c.cell_type == "code" for o in c.outputs)
-    data["markdown"] = " ".join(" ".join(c.source for c in done.cells if c.cell_type == "markdown").split())
-    data["checks"] = {r["exercise"]: r["status"] for r in results(done) if "exercise" in r}
-    data["specs"] = {s.id: s for _, s in specs_in(nb)}
-    return data
+    return executed_claims(MODULE, DUMP)
 
 
 def _row(table, month):
