@@ -3,7 +3,7 @@
 JupyterLab draws a matplotlib PNG output (``plt.show()`` or the inline backend) as a bare ``<img>``
 with no ``alt``, so a screen reader announces nothing useful. :func:`show` displays the figure as
 an HTML ``<img alt=…>`` instead, at the size and resolution the inline backend would use (the same
-``IPython`` printer, ``bbox_inches="tight"``), with the alternative text as the ``text/plain``
+``IPython`` printer; see :func:`png_bytes` for the bounding box), with the alternative text as the ``text/plain``
 fallback, and closes the figure so the inline backend does not draw it a second time.
 :func:`img_tag` is the one place the course writes an ``<img>`` with alternative text (the widget
 figures of :mod:`driftlab.viz.accessible` use it too).
@@ -34,10 +34,16 @@ def img_tag(data: bytes, alt: str, fmt: str = "png", width: int | None = None, h
 
 
 def png_bytes(fig: "Figure") -> bytes:
-    """The figure as PNG, exactly as IPython's inline backend prints it (figure dpi, tight bounding box)."""
+    """The figure as PNG at its dpi, as IPython's inline backend prints it, in one drawing where it can.
+
+    The inline backend's ``bbox_inches="tight"`` draws a figure twice (once to measure it, once to
+    render it). A figure with a layout engine (``layout="constrained"``) already fits its canvas, so
+    it is drawn once at its own size, which saves about a third of its cost; any other figure is
+    cropped to its tight bounding box as the inline backend does.
+    """
     from IPython.core.pylabtools import print_figure
 
-    return print_figure(fig, "png", bbox_inches="tight")
+    return print_figure(fig, "png", bbox_inches=None if fig.get_layout_engine() is not None else "tight")
 
 
 def show(fig: "Figure", alt: str) -> None:

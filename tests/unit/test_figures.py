@@ -44,12 +44,26 @@ def test_show_displays_an_img_with_escaped_alt_and_a_decodable_png(shown):
     assert f'alt="{html.escape(ALT)}"' in tag and '"0.85"' not in tag
     data = base64.b64decode(re.search(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', tag).group(1))
     assert data == expected and data.startswith(b"\x89PNG\r\n\x1a\n")
-    # the size the inline backend shows: the figure's dpi, a tight bounding box, width/height from the PNG
+    # the figure's dpi; a constrained layout already fits the canvas, so it is drawn once at its own size
     from PIL import Image
 
     width, height = Image.open(io.BytesIO(data)).size
     assert f'width="{width}" height="{height}"' in tag
-    assert 0.8 * 4 * fig.dpi <= width <= 1.1 * 4 * fig.dpi, (width, fig.dpi)   # tight bbox: within 10 %
+    assert (width, height) == (round(4 * fig.dpi), round(2.5 * fig.dpi))
+
+
+def test_a_figure_without_layout_engine_is_cropped_as_the_inline_backend_does():
+    """Its x label hangs below a short canvas: the tight bounding box (IPython's printer) keeps it."""
+    from IPython.core.pylabtools import print_figure
+    from PIL import Image
+
+    fig, ax = plt.subplots(figsize=(4, 1.2))
+    ax.plot([1, 2, 3], [0.9, 0.88, 0.8])
+    ax.set_xlabel("month")
+    data = figures.png_bytes(fig)
+    assert data == print_figure(fig, "png", bbox_inches="tight")
+    assert Image.open(io.BytesIO(data)).size[1] > 1.2 * fig.dpi   # taller than the canvas: nothing cut off
+    plt.close(fig)
 
 
 def test_show_closes_the_figure(shown):
