@@ -333,6 +333,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  phases: {base_phases}")
         print(f"speed, this checkout vs the baseline, both --sandbox off:       {base_s / off_s:.2f}x "
               "(target >= 0.95x: the Dask engine no slower than the old pool)")
+        unlike = sorted({m for (s, m) in kinds if base_scores.get((s, m)) != off_scores.get((s, m))})
+        if unlike:  # the baseline's own library ran those notebooks: it did other work, not the same work
+            print(f"  NOT like for like: the baseline scored {', '.join(unlike)} differently (its driftlab differs); "
+                  f"re-run with --modules without them")
     if not args.quick and args.jobs > 1:
         print(f"driftlab grade --jobs 1 (one Dask worker):                      {one_s:7.1f} s  CPU {one_cpu:5.0f} s")
         print(f"scaling, 1 -> {args.jobs} workers:                                  {one_s / full_s:.2f}x")

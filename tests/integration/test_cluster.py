@@ -34,6 +34,7 @@ import pytest
 from grader import nbgrader as R
 from grader.batch import results as res
 from grader.batch import workers as wk
+from grader.batch.engine import QUIET_CLUSTER
 from tests.integration import hostile
 
 TINY = hostile.TINY
@@ -59,6 +60,8 @@ def _env(**extra: str) -> dict[str, str]:
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **extra)
     env["DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES"] = "1"
     env["DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION"] = "1.0"
+    for key, value in QUIET_CLUSTER.items():  # the quiet-worker settings docs/SCALING.md recommends
+        env["DASK_" + key.upper().replace(".", "__").replace("-", "_")] = str(value)
     return env
 
 
