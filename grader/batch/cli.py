@@ -122,6 +122,10 @@ def add_grade_command(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--cluster", metavar="ADDRESS", default=None,
                    help="grade on an existing Dask scheduler (e.g. tcp://10.0.0.5:8786) instead of a local cluster; "
                         "every worker needs this package and bubblewrap installed")
+    p.add_argument("--worker-wait", type=_option(safety.parse_worker_wait), default=eng.WORKER_WAIT,
+                   metavar="SECONDS",
+                   help=f"give up on what is left when the cluster has had no worker this long (batch jobs "
+                        f"queued or ended; default {eng.WORKER_WAIT}); a re-run grades it")
     p.add_argument("--regrade", action="store_true", help="grade again what is already graded")
     p.add_argument("--module", help="the module of files whose names do not say (single-assignment LMS download)")
     p.add_argument("--timeout", type=_option(safety.parse_timeout), default=None,
@@ -352,7 +356,7 @@ def autograde(todo: Plan, args: argparse.Namespace, modules: list[str], course: 
 
     def row_of(key: tuple[str, str], done: wk.Done) -> res.Row:
         sub, sha, grading_key, notes = todo.origin[key]
-        row = res.row_for(done, sub, sha, grading_key, notes)
+        row = res.row_for(done, sub, sha, grading_key if not done.retry else "", notes)  # "": graded next run
         row.name, row.late, row.lms_id = sub.name, sub.late, sub.lms_id
         if row.feedback:
             row.feedback = str(Path(row.feedback).relative_to(out))
@@ -368,7 +372,8 @@ def autograde(todo: Plan, args: argparse.Namespace, modules: list[str], course: 
     engine = eng.Engine(todo.jobs, modules, work, out, workers=workers, cluster=cluster, timeout=args.timeout,
                         feedback=not args.no_feedback, sandbox=args.sandbox, root=course, progress=progress,
                         say=lambda text: print(text, file=sys.stderr),
-                        limit=NO_LIMIT_BUDGET if args.timeout == -1 else None)
+                        limit=NO_LIMIT_BUDGET if args.timeout == -1 else None,
+                        worker_wait=getattr(args, "worker_wait", eng.WORKER_WAIT))
     rows = [row_of(key, done) for key, done in sorted(engine.run().items())]
     return rows, engine
 

@@ -51,6 +51,7 @@ from .workers import (ROOT, Done, Job, _Autograder, _Gone, _Stopped, code_finger
 # a submission that keeps killing its workers ends as "could not grade".
 KILL_HOOK = "DRIFTLAB_TEST_KILL_WORKER_ON"
 ALLOWED_FAILURES = 1  # a task is retried once after its worker died; the second death fails it
+WORKER_WAIT = 600  # default seconds a run waits while the cluster has no worker (batch jobs queued or ended)
 LOG_LIMIT = 20_000  # characters of nbgrader's log per submission sent back to the client
 # Dask's background work tuned down for the local cluster. A task only waits for its autograder process,
 # so the statistical profiler (100 samples/s per worker thread), the event-loop tick (every 20 ms in every
@@ -267,6 +268,49 @@ class _Slots:
         return self.value
 
 
+class _WorkerWatch(threading.Thread):
+    """Gives up (calls ``give_up`` once) when the cluster has had no worker for ``wait`` seconds.
+
+    A remote cluster can lose every worker (batch jobs that reach their wall time) or not have one yet
+    (jobs still queued): tasks would wait in the scheduler forever. The run says so after a few
+    seconds, and after ``wait`` seconds what is left is "could not grade" with a reason that says a
+    re-run grades it (its rows are not kept as final).
+    """
+
+    def __init__(self, client: Any, wait: float, say: Callable[[str], None], give_up: Callable[[], Any]) -> None:
+        super().__init__(name="driftlab-worker-watch", daemon=True)
+        self.client, self.wait, self.say, self.give_up = client, float(wait), say, give_up
+        self.halt = threading.Event()
+        self.reason = (f"no Dask worker in the cluster for {int(wait)} s: not graded this run "
+                       "(run driftlab grade again to grade it)")
+
+    def stop(self) -> None:
+        self.halt.set()
+
+    def run(self) -> None:
+        seen, told = time.monotonic(), False
+        while not self.halt.wait(min(1.0, self.wait / 4)):
+            try:
+                workers = len(self.client.scheduler_info(n_workers=-1).get("workers", {}))
+            except Exception:  # noqa: BLE001 - the scheduler is busy or gone; the client reports that
+                continue
+            now = time.monotonic()
+            if workers:
+                if told:
+                    self.say(f"Dask workers are back: {workers}")
+                seen, told = now, False
+                continue
+            if not told and now - seen >= min(5.0, self.wait / 2):
+                self.say(f"the Dask cluster has no worker; waiting up to {int(self.wait)} s for one "
+                         "(--worker-wait)")
+                told = True
+            if now - seen >= self.wait:
+                self.say(f"no Dask worker for {int(self.wait)} s: giving up on the submissions not graded yet "
+                         "(a re-run grades them)")
+                self.give_up()
+                return
+
+
 @dataclass
 class Engine:
     """Grade ``jobs`` on a Dask cluster; results (``Done``) land in ``out`` (written by this process).
@@ -287,6 +331,7 @@ class Engine:
     progress: Callable[..., None] = lambda n, label, module=None: None
     say: Callable[[str], None] = lambda text: None
     limit: float | None = None  # the per-submission budget (default: :func:`budget`)
+    worker_wait: float = WORKER_WAIT  # seconds with no worker in the cluster before the rest is given up
     done: dict[tuple[str, str], Done] = field(default_factory=dict)
     template: Path | None = None  # the generated course the workers got (set by run)
     stats: dict[str, Any] = field(default_factory=dict)
@@ -367,6 +412,7 @@ class Engine:
                               self.limit or budget(self.timeout), code_fingerprint())
         t1 = time.monotonic()
         client, cluster = self._client()
+        watchdog: _WorkerWatch | None = None
         try:
             self.stats["cluster_start_s"] = time.monotonic() - t1
             self._announce(client, cluster is not None)
@@ -381,22 +427,30 @@ class Engine:
             # its worker must not take queued innocents down with it.
             queue = deque(sorted(todo, key=lambda j: (-weight[j.module], j.module, j.student)))
             running: dict[str, Job] = {}
+            pending: dict[str, Any] = {}  # key -> future, for the watchdog to cancel
             finished = as_completed()
             slots = _Slots(client)
+            gave_up = threading.Event()
+            watchdog = _WorkerWatch(client, self.worker_wait, self.say,
+                                    lambda: (gave_up.set(), client.cancel(list(pending.values()))))
+            watchdog.start()
 
             def fill() -> None:
-                while queue and len(running) < slots():
+                while queue and len(running) < slots() and not gave_up.is_set():
                     job = queue.popleft()
                     future = client.submit(grade_task, name, job.student, job.module, job.notebook.read_bytes(),
                                            key=f"driftlab-grade-{run}-{len(queue)}", pure=False, retries=0)
-                    running[future.key] = job
+                    running[future.key], pending[future.key] = job, future
                     finished.add(future)
 
             fill()
             for future in finished:
                 job = running.pop(future.key)
+                pending.pop(future.key, None)
                 if future.status == "finished":
                     done = self._receive(job, future.result())
+                elif gave_up.is_set() and future.status == "cancelled":
+                    done = Done(job, error=watchdog.reason, retry=True)
                 else:
                     exc = future.exception()
                     if isinstance(exc, KilledWorker):
@@ -409,11 +463,17 @@ class Engine:
                 self.progress(1, f"{job.student} · {job.module}", job.module)
                 future.release()
                 fill()
+            watchdog.stop()
+            for job in queue:  # never sent: the cluster had no worker left
+                self.done[(job.student, job.module)] = Done(job, error=watchdog.reason, retry=True)
+                self.progress(1, f"{job.student} · {job.module} (no worker)", job.module)
             try:
                 client.unregister_worker_plugin(name)  # stops the workers' grading processes
             except Exception:  # noqa: BLE001 - the workers close anyway (local) or keep nothing running
                 pass
         finally:
+            if watchdog is not None:
+                watchdog.stop()
             client.close()
             if cluster is not None:
                 cluster.close()

@@ -89,6 +89,17 @@ def parse_timeout(text: str) -> int:
     return value
 
 
+def parse_worker_wait(text: str) -> int:
+    """``--worker-wait``: whole seconds >= 1 to wait while the cluster has no worker."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise UsageError(f"--worker-wait {text!r}: give whole seconds (e.g. 600)") from None
+    if value < 1:
+        raise UsageError(f"--worker-wait {text}: must be at least 1 second")
+    return value
+
+
 def parse_jobs(text: str) -> int:
     try:
         value = int(text)

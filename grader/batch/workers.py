@@ -57,6 +57,7 @@ class Done:
     feedback: Path | None = None
     feedback_problem: str = ""
     notes: list[str] | None = None  # what the worker adds (e.g. it had no sandbox)
+    retry: bool = False  # the failure was the cluster's, not the submission's: a later run grades it again
 
 
 # The code that can change a grade, in nbgrader's process or the learner's kernel (package, glob): all

@@ -87,7 +87,11 @@ class Cluster:
                     pass
             time.sleep(0.1)
         assert self.address.startswith("tcp://127.0.0.1:"), (self.base / "scheduler.log").read_text()
-        for n in range(workers):
+        self.add_workers(workers, **worker_env)
+
+    def add_workers(self, workers: int, **worker_env: str) -> None:
+        first = sum(1 for p in self.base.glob("worker-*") if p.is_dir())
+        for n in range(first, first + workers):
             local = self.base / f"worker-{n}"
             local.mkdir()
             self.procs.append(subprocess.Popen(
@@ -179,13 +183,9 @@ def runs(tmp_path_factory):
     hostile.write_notebook(hostile.answered(TINY, "right", template), everything / f"{KILLER}__{TINY}.ipynb")
 
     def grade(corpus: Path, out: Path, *extra: str) -> subprocess.Popen:
-        (out / ".work").mkdir(parents=True)
-        shutil.copytree(cache, out / ".work" / "cache")  # the generated course, as a re-run would have it
-        return subprocess.Popen([sys.executable, "-m", "grader.cli", "grade", str(corpus), "--out", str(out),
-                                 "--timeout", str(TIMEOUT), "--course", str(course), *extra],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+        return _grade(cache, course, corpus, out, *extra)
 
-    found: dict = {"base": base, "template": template}
+    found: dict = {"base": base, "template": template, "course": course, "cache": cache, "common": common}
     cluster = Cluster(base)
     try:
         cluster.start(2, DRIFTLAB_TEST_KILL_WORKER_ON=KILLER)
@@ -224,6 +224,16 @@ def runs(tmp_path_factory):
         ok = cells and all(c.score is not None and not c.needs_manual for c in cells.values())
         found["serial"][student] = (res.GRADED, f"{sum(c.score for c in cells.values()):g}") if ok else (res.NOT_GRADED, "")
     return found
+
+
+def _grade(cache: Path, course: Path, corpus: Path, out: Path, *extra: str) -> subprocess.Popen:
+    """``driftlab grade`` in a subprocess; a first run into ``out`` gets the generated course (as a re-run has it)."""
+    if not (out / ".work").exists():
+        (out / ".work").mkdir(parents=True)
+        shutil.copytree(cache, out / ".work" / "cache")
+    return subprocess.Popen([sys.executable, "-m", "grader.cli", "grade", str(corpus), "--out", str(out),
+                             "--timeout", str(TIMEOUT), "--course", str(course), *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
 
 
 def _cluster_pids(cluster: Cluster) -> set[int]:
@@ -315,3 +325,43 @@ def test_the_client_takes_only_plain_data_and_writes_the_files_itself(tmp_path):
 
     leaky = engine._receive(job, {"cells": cells, "error": None, "feedback": f"<p>{HIDDEN_MARKERS[0]}</p>".encode()})
     assert leaky.feedback is None and "withheld" in leaky.feedback_problem  # checked again by the client
+
+
+@pytest.mark.slow
+def test_a_cluster_without_workers_is_given_up_on_and_a_rerun_grades_it(runs):
+    """Batch jobs still queued, or past their wall time: the scheduler has no worker. The run says so, gives up
+    after --worker-wait, records every submission as "could not grade" with that reason (never a score), and
+    exits 1; the same command once a worker has joined grades them all (those rows were not kept as final)."""
+    base = runs["base"] / "no-workers"
+    base.mkdir()
+    out = base / "out"
+    cluster = Cluster(base)
+    try:
+        cluster.start(0)
+        start = time.monotonic()
+        proc = _grade(runs["cache"], runs["course"], runs["common"], out, "--cluster", cluster.address,
+                      "--worker-wait", "3")
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 1, err[-3000:]
+        assert time.monotonic() - start < 60
+        assert "the Dask cluster has no worker; waiting up to 3 s" in err and "giving up" in err, err[-3000:]
+        first = _scores(out)
+        assert set(first) == set(COMMON) | {"f-exit"}
+        assert all(status == res.NOT_GRADED and score == "" for status, score in first.values()), first
+        with open(out / "grades.csv", newline="", encoding="utf-8") as fh:
+            reasons = {r["student_id"]: r["reason"] for r in csv.DictReader(fh)}
+        assert all("no Dask worker in the cluster for 3 s" in r and "again" in r for r in reasons.values()), reasons
+
+        cluster.add_workers(1)
+        proc = _grade(runs["cache"], runs["course"], runs["common"], out, "--cluster", cluster.address,
+                      "--worker-wait", "60")
+        _, err = proc.communicate(timeout=600)
+        assert proc.returncode == 1, err[-3000:]  # f-exit's kernel exits: it can never be graded
+        assert "already graded" not in err, err[-3000:]   # nothing of the first run was kept as final
+        again = _scores(out)
+        full = f"{hostile.max_score(TINY, runs['template']):g}"
+        assert again["b-right"] == (res.GRADED, full) and again["c-wrong"] == (res.GRADED, "0")
+        for student in COMMON:
+            assert again[student] == runs["serial"][student], student
+    finally:
+        cluster.stop()

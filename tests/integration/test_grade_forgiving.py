@@ -91,7 +91,8 @@ def test_out_at_the_course_root_and_an_unrelated_folder_are_refused(tmp_path, ca
 @pytest.mark.parametrize("option,value,expected", [
     ("--timeout", "0", "at least 1 second, or 'none'"), ("--timeout", "-1", "at least 1 second"),
     ("--timeout", "soon", "whole seconds"), ("--jobs", "0", "at least 1"),
-    ("--lms", "blackboard", "invalid choice"), ("--lms-column", "08_tst=X", "not a module")])
+    ("--lms", "blackboard", "invalid choice"), ("--lms-column", "08_tst=X", "not a module"),
+    ("--worker-wait", "0", "at least 1 second"), ("--worker-wait", "later", "whole seconds")])
 def test_bad_options_are_one_line_errors(tmp_path, capsys, course, option, value, expected):
     """Why: `--timeout 0` silently meant 60 s and -1 no limit."""
     subs = tmp_path / "download"
