@@ -358,8 +358,8 @@ class Engine:
         from distributed import Client, LocalCluster
 
         if self.cluster:
-            try:
-                client = Client(self.cluster, timeout="30s")
+            try:  # Dask's connect timeout (30 s unless DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT says otherwise)
+                client = Client(self.cluster, timeout=dask.config.get("distributed.comm.timeouts.connect"))
             except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, ValueError (a malformed address) …
                 raise DriftLabError(f"could not reach the Dask scheduler at {self.cluster}: {exc}") from None
             return client, None

@@ -103,6 +103,23 @@ def test_bad_options_are_one_line_errors(tmp_path, capsys, course, option, value
     assert not (tmp_path / "out").exists()
 
 
+def test_an_unreachable_cluster_is_one_clear_line(tmp_path, capsys, course):
+    """A wrong --cluster address: exit 2 and the address in one line, after Dask's connect timeout (here 2 s)."""
+    import dask
+
+    import nbformat
+
+    subs = tmp_path / "download"
+    _canvas(subs, "doejane", 1, 2, f"{TINY}.ipynb", nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])).encode())
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+        code, err = run(capsys, "grade", str(subs), "--out", str(tmp_path / "out"), "--course", str(course),
+                        "--cluster", "tcp://127.0.0.1:9")
+    assert code == 2, err
+    last = err.strip().splitlines()[-1]
+    assert "Traceback" not in err and last.startswith("driftlab grade: could not reach the Dask scheduler at "
+                                                      "tcp://127.0.0.1:9") and "after 2 s" in last, err
+
+
 def test_timeout_none_is_the_explicit_no_limit():
     from grader.batch.safety import parse_timeout
 
