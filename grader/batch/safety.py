@@ -89,22 +89,22 @@ def parse_timeout(text: str) -> int:
     return value
 
 
-def parse_worker_wait(text: str) -> int:
-    """``--worker-wait``: whole seconds >= 1 to wait while the cluster has no worker."""
+def _at_least_one(option: str, text: str, what: str, unit: str) -> int:
+    """A whole number >= 1 for ``option``, or a UsageError that says what to give."""
     try:
         value = int(text)
     except ValueError:
-        raise UsageError(f"--worker-wait {text!r}: give whole seconds (e.g. 600)") from None
+        raise UsageError(f"{option} {text!r}: give {what}") from None
     if value < 1:
-        raise UsageError(f"--worker-wait {text}: must be at least 1 second")
+        raise UsageError(f"{option} {text}: must be at least 1{unit}")
     return value
+
+
+def parse_worker_wait(text: str) -> int:
+    """``--worker-wait``: whole seconds >= 1 to wait while the cluster has no worker."""
+    return _at_least_one("--worker-wait", text, "whole seconds (e.g. 600)", " second")
 
 
 def parse_jobs(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise UsageError(f"--jobs {text!r}: give a whole number of worker processes (at least 1)") from None
-    if value < 1:
-        raise UsageError(f"--jobs {text}: must be at least 1")
-    return value
+    """``--jobs``: worker processes of the local cluster, >= 1."""
+    return _at_least_one("--jobs", text, "a whole number of worker processes (at least 1)", "")
