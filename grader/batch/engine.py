@@ -442,6 +442,8 @@ class Engine:
                                            key=f"driftlab-grade-{run}-{len(queue)}", pure=False, retries=0)
                     running[future.key], pending[future.key] = job, future
                     finished.add(future)
+                    if gave_up.is_set():  # the watchdog gave up while this one was being sent
+                        client.cancel([future])
 
             fill()
             for future in finished:
