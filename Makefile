@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 export MPLBACKEND := Agg
 
-.PHONY: lab test build check bench bench-grade bench-widgets setup browser sandbox axe clean
+.PHONY: lab test build check bench bench-grade bench-cost bench-widgets setup browser sandbox axe clean
 
 setup: $(STAMP)
 
@@ -55,6 +55,9 @@ bench: $(STAMP)
 
 bench-grade: $(STAMP) sandbox
 	$(BIN)/python bench/grade.py
+
+bench-cost: $(STAMP) sandbox
+	$(BIN)/python bench/cost.py
 
 bench-widgets: $(STAMP)
 	$(BIN)/python bench/widgets.py
