@@ -7,8 +7,9 @@ Grades ``--per-module`` synthetic submissions (right, wrong, untouched, …) of 
 generated course, while a sampler walks the run's process tree from ``/proc`` every 50 ms and keeps
 each process's CPU seconds (utime + stime) and peak resident set (VmHWM). Prints the CPU and peak
 memory per kind of process (the learner's kernel, the judge, the autograder, the Dask worker, the
-client), the kernel CPU per module (a kernel's module is read from its working directory), the
-worker-side wall time per submission, and the bytes in and out per submission.
+client), the kernel CPU per module (with one slot the kernels run one after another, in the order of
+the run's grading.log), the worker-side wall time per submission, and the bytes in and out per
+submission.
 
 Processes that live less than 50 ms are missed; the sampler's own CPU is not counted.
 """
@@ -34,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from grader.batch import synthetic as syn  # noqa: E402
 from grader.batch import workers as wk  # noqa: E402
 from grader.nbgrader import course_modules  # noqa: E402
+from notebooks import peak_rss_mb  # noqa: E402  (bench/notebooks.py: VmHWM of a process, in MB)
 
 MODES = ["right", "wrong", "untouched"]
 
@@ -76,12 +78,9 @@ class Sampler(threading.Thread):
                     with p.oneshot():
                         times = p.cpu_times()
                         entry = self.seen.setdefault(p.pid, {"cmdline": p.cmdline(), "started": p.create_time(),
-                                                             "cpu": 0.0, "hwm": 0})
+                                                             "cpu": 0.0, "hwm": 0.0})
                         entry["cpu"] = max(entry["cpu"], times.user + times.system)
-                    status = Path(f"/proc/{p.pid}/status").read_text()
-                    found = re.search(r"VmHWM:\s+(\d+) kB", status)
-                    if found:
-                        entry["hwm"] = max(entry["hwm"], int(found.group(1)))
+                    entry["hwm"] = max(entry["hwm"], peak_rss_mb(p.pid))
                 except (psutil.Error, OSError):
                     continue
             self.stop.wait(self.interval)
@@ -161,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     for kind, entries in sorted(by_kind.items()):
         cpu = sum(e["cpu"] for e in entries)
         total += cpu
-        print(f"{kind:52s} {cpu:7.1f} {cpu / n:15.2f} {max(e['hwm'] for e in entries) / 1024:12.0f}")
+        print(f"{kind:52s} {cpu:7.1f} {cpu / n:15.2f} {max(e['hwm'] for e in entries):12.0f}")
     print(f"{'everything sampled':52s} {total:7.1f} {total / n:15.2f}")
     if not args.keep:
         shutil.rmtree(base, ignore_errors=True)

@@ -3,7 +3,7 @@
 Prints, per notebook, the median wall time of ``--repeat`` runs, the kernel's peak memory (VmHWM of the
 kernel process) and the ratio to the floor: a notebook that only imports the same libraries. The floor
 is measured side by side with each notebook (floor, notebook, floor, notebook, ...), so a machine that
-gets busier or quieter during the run moves both alike (the floor alone varies 2.5-3.1 s between runs).
+gets busier or quieter during the run moves both alike (on this shared VM the floor alone moved 2.3-3.6 s within one run).
 Targets (issue #2): <= 1.5x the floor and <= 300 MB per notebook.
 
     .venv/bin/python bench/notebooks.py [--repeat 3] [--only 02_detecting_drift] [--solutions]
