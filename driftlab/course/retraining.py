@@ -287,8 +287,12 @@ def quality_problems(frame: pd.DataFrame, bounds: dict[str, tuple[float, float]]
     present = [name for name in NUMERIC if name in frame]
     if len(frame) == 0:
         return {name: 1.0 for name in NUMERIC}
-    # one float block (text that is not a number becomes NaN, as pd.to_numeric(errors="coerce") would)
-    block = frame[present].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    # one float block (text that is not a number becomes NaN, as pd.to_numeric(errors="coerce") would);
+    # columns that are numbers already skip the per-column conversion (the retraining loop calls this monthly)
+    columns = frame[present]
+    if not all(pd.api.types.is_numeric_dtype(dtype) for dtype in columns.dtypes):
+        columns = columns.apply(pd.to_numeric, errors="coerce")
+    block = columns.to_numpy(dtype=float)
     low, high = (np.array([bounds[name][i] for name in present], dtype=float) for i in (0, 1))
     with np.errstate(invalid="ignore"):
         bad = (np.isnan(block) | (block < low) | (block > high)).mean(axis=0)
