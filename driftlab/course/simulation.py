@@ -18,7 +18,6 @@ scenarios that differ only by a concept change contain the very same applicants.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -309,11 +308,21 @@ def _log_odds(cols: dict, weights: dict[str, float], extra_effects: dict[str, di
     return logit
 
 
-@lru_cache(maxsize=1)
-def reference_default_rate() -> float:
-    """P(default) in the reference population (estimated once on a large fixed sample)."""
+#: P(default) in the reference population: :func:`estimate_reference_default_rate`'s value, kept here
+#: so that a kernel need not draw its 200,000 rows (0.1 s) for every label-shift month it simulates
+#: (tests/unit/test_simulation.py recomputes it and fails if the simulation's constants move).
+REFERENCE_DEFAULT_RATE = 0.17673462405400184
+
+
+def estimate_reference_default_rate() -> float:
+    """P(default) in the reference population, estimated on a large fixed sample (200,000 rows)."""
     cols = _finish(_draw_features(np.random.default_rng(20240601), 200_000))
     return float(expit(_log_odds(cols, RISK_WEIGHTS, {})).mean())
+
+
+def reference_default_rate() -> float:
+    """P(default) in the reference population (the base rate a label shift moves away from)."""
+    return REFERENCE_DEFAULT_RATE
 
 
 def _label_shift_rows(y: np.ndarray, n: int, target_rate: float, rng: np.random.Generator) -> np.ndarray:

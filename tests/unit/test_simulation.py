@@ -20,6 +20,8 @@ from driftlab.course.simulation import (
     default_events,
     describe,
     no_drift,
+    REFERENCE_DEFAULT_RATE,
+    estimate_reference_default_rate,
     reference_default_rate,
 )
 
@@ -169,6 +171,11 @@ def test_concept_change_hurts_the_model_but_not_the_features():
     # ... yet the reference-trained model gets clearly worse.
     accuracy = accuracy_by_month(train_model(reference), production).set_index("month")["accuracy"]
     assert accuracy.loc[[1, 2, 3]].mean() - accuracy.loc[4:].mean() > 0.04
+
+
+def test_the_kept_reference_default_rate_is_the_simulations():
+    """The constant a kernel uses instead of drawing 200,000 rows must follow the simulation's constants."""
+    assert reference_default_rate() == REFERENCE_DEFAULT_RATE == pytest.approx(estimate_reference_default_rate(), rel=1e-12)
 
 
 def test_label_shift_changes_the_base_rate_not_p_x_given_y():
