@@ -34,9 +34,9 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def run(nb, cwd: Path) -> tuple[float, float, int, float]:
-    """Execute a notebook in a fresh kernel: (seconds, peak MB, error outputs, seconds after the first cell).
+    """Execute a notebook in a fresh kernel: (seconds, peak MB, error outputs, work seconds).
 
-    The last figure is the notebook's own work: every cell after the first code cell (the imports), without the
+    Work is the time of every cell after the first code cell (the imports): the run without the
     kernel's start and shutdown and the imports, which the floor pays too.
     """
     client = NotebookClient(nb, timeout=300, startup_timeout=120, kernel_name="python3",
