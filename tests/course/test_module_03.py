@@ -13,7 +13,8 @@ import textwrap
 
 import nbformat
 import pytest
-from tests.support import compiled, errors, execute, fill_release, release_path, results, solution_path, executed_claims
+from tests.support import (compiled, errors, executed_claims, execute, fill_release, release_path, results,
+                           solution_path)
 
 from grader import nbgrader as R
 

@@ -13,7 +13,7 @@ import textwrap
 import nbformat
 import numpy as np
 import pytest
-from tests.support import compiled, errors, execute, release_path, results, solution_path, executed_claims
+from tests.support import compiled, errors, executed_claims, execute, release_path, results, solution_path
 
 from grader.exercises.source import specs_in
 

@@ -7,7 +7,6 @@ cover the merge store, the exit code, the build error and an interrupted run.
 from __future__ import annotations
 
 import csv
-import json
 import os
 import signal
 import subprocess
@@ -15,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from grader.batch import intake as ik
@@ -23,7 +23,6 @@ from grader.batch import results as res
 from grader.batch.safety import MANIFEST
 from grader.cli import main
 from tests.integration import hostile
-from tests.support import ROOT
 
 TINY = hostile.TINY
 
@@ -107,10 +106,9 @@ def test_an_unreachable_cluster_is_one_clear_line(tmp_path, capsys, course):
     """A wrong --cluster address: exit 2 and the address in one line, after Dask's connect timeout (here 2 s)."""
     import dask
 
-    import nbformat
-
     subs = tmp_path / "download"
-    _canvas(subs, "doejane", 1, 2, f"{TINY}.ipynb", nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])).encode())
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
+    _canvas(subs, "doejane", 1, 2, f"{TINY}.ipynb", nbformat.writes(notebook).encode())
     with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
         code, err = run(capsys, "grade", str(subs), "--out", str(tmp_path / "out"), "--course", str(course),
                         "--cluster", "tcp://127.0.0.1:9")
@@ -295,8 +293,6 @@ def test_a_module_that_cannot_be_built_stops_the_run_in_one_line(tmp_path, capsy
     nb = broken / "solutions" / TINY / f"{TINY}.ipynb"
     nb.write_text(nb.read_text().replace("answer: B", "answer: Q"))
     subs = tmp_path / "subs"
-    import nbformat
-
     nb_bytes = nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])).encode()
     _canvas(subs, "doejane", 11, 1, f"{TINY}.ipynb", nb_bytes)
     proc = _grade(subs, tmp_path / "out", broken)
