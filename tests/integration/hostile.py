@@ -422,6 +422,18 @@ CASES: list[Case] = [
     Case("h-respelled-right", "graded", "max", note="right answers written 'b.  # because …' and '(A)'"),
 ]
 EXPECTED = {case.student: case for case in CASES}
+#: cases added by the topic corpora (tests/integration/corpus_*.py): student -> maker(context) -> bytes, where
+#: context holds ``right``, ``wrong``, ``untouched`` (answered notebooks), ``specs``, ``module`` and ``root``
+EXTRA: dict[str, Callable[[dict[str, Any]], bytes]] = {}
+
+
+def register(case: Case, maker: Callable[[dict[str, Any]], bytes]) -> None:
+    """Add a case of a topic corpus to the hostile corpus (graded by both pipelines with the rest)."""
+    if case.student in EXPECTED:
+        raise ValueError(f"hostile case {case.student!r} registered twice")
+    CASES.append(case)
+    EXPECTED[case.student] = case
+    EXTRA[case.student] = maker
 
 
 def build_corpus(dest: Path, module: str, root: Path = ROOT) -> dict[str, Case]:
@@ -457,6 +469,9 @@ def build_corpus(dest: Path, module: str, root: Path = ROOT) -> dict[str, Case]:
         "h-decode-bank": lambda: decode_bank(wrong, specs),
         "h-respelled-right": lambda: respelled_right(right, specs),
     }
+    context = {"right": right, "wrong": wrong, "untouched": untouched, "specs": specs, "module": module, "root": root}
+    for student, maker in EXTRA.items():
+        makers[student] = lambda maker=maker: maker(copy.deepcopy(context))
     for case in CASES:
         (dest / f"{case.student}__{module}.ipynb").write_bytes(makers[case.student]())
     return dict(EXPECTED)
@@ -564,3 +579,7 @@ def tiny_course(dest: Path, *modules: str) -> Path:
         shutil.copytree(ROOT / "solutions" / module, dest / "solutions" / module)
     write_tiny_module(dest)
     return dest
+
+
+# The topic corpora register their cases when this module is imported (they import it back).
+from tests.integration import corpus_cells, corpus_fairness, corpus_output  # noqa: E402,F401

@@ -1,0 +1,8 @@
+"""Hostile-corpus cases: Answer cells duplicated, moved below their check or deleted: one rule on both sides.
+
+Each case is registered into :mod:`tests.integration.hostile` (graded by plain nbgrader in test_judge.py
+and by ``driftlab grade`` in test_grade_pipeline.py).
+"""
+from __future__ import annotations
+
+from tests.integration import hostile  # noqa: F401 - register(...) cases below
