@@ -15,6 +15,16 @@ plain      ``[…/]STUDENT__MODULE.ipynb`` (two underscores)           ``STUDENT
 For moodle and canvas the module is read from the file name (it must contain a module id, e.g.
 ``02_detecting_drift-1.ipynb``), or is the ``default_module`` given on the command line.
 
+Who a file belongs to is read only from the level the LMS (or nbgrader) writes: the OUTERMOST match
+of a layout above, scanning a path's parts from the root (wrapper folders above it are fine). Inside
+a learner's own submission nothing changes the owner: a file there named or filed like another
+learner's (a Moodle folder, ``submitted/carol/08_test/``, a Canvas or ``STUDENT__MODULE`` name) is
+listed as an extra file of the submitter, never graded as the classmate's; so are notebooks in
+subfolders of nbgrader's assignment folder (nbgrader grades the notebooks directly in it). Moodle
+submissions may hold subfolders: a notebook there is the learner's. Without ``submitted/`` the
+``STUDENT/MODULE/`` level is inferred from a folder named like a module: do not put the download in
+a folder named like a module inside another folder (the outer folder would be read as the learner).
+
 Every other file is *listed* as unmatched with the reason (unknown name pattern, unknown module,
 not a notebook, system file, symbolic link, a zip entry skipped as unsafe or too large, superseded
 by a later submission, a copy …), never silently dropped. When one learner has several files for one
@@ -38,6 +48,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import lzma
 import os
 import stat
 import re
@@ -45,12 +56,14 @@ import shutil
 import time
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import nbformat
 
 from driftlab.errors import DriftLabError
+from grader.duplicates import keep_lowest_copies
 
 MOODLE_DIR = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?:file|onlinetext)_?$")
 CANVAS_FILE = re.compile(r"^(?P<name>[^_]+?)(?P<late>_late)?_(?P<uid>\d+)_(?P<subid>\d+)_(?P<file>.+)$", re.I)
@@ -58,6 +71,7 @@ PLAIN_FILE = re.compile(r"^(?P<student>.+?)__(?P<module>[^_].*)\.ipynb$")
 SYSTEM_PARTS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", ".DS_Store", "Thumbs.db"}
 SAFE_ID = re.compile(r"[^\w.@+-]")  # \w: letters and digits of every script
 MAX_ENTRY_BYTES = 64 * 1024 * 1024  # a zip entry larger than this is not extracted (a notebook is far smaller)
+MAX_TOTAL_BYTES = 4 * 1024**3  # a zip extracts to at most this much in all (counted as extracted, not as declared)
 
 
 @dataclass
@@ -105,22 +119,60 @@ def _zip_skip_reason(info: zipfile.ZipInfo) -> str | None:
     """Why a zip entry is not extracted (None: extract it)."""
     name = PurePosixPath(info.filename)
     mode = info.external_attr >> 16
+    if not name.parts:
+        return "zip entry without a name (not extracted)"
     if name.is_absolute() or info.filename.startswith(("/", "\\")) or ":" in name.parts[0]:
         return "zip entry with an absolute path (not extracted)"
     if ".." in name.parts:
         return "zip entry that points outside the archive (path traversal, not extracted)"
-    if stat.S_ISLNK(mode):
+    kind = stat.S_IFMT(mode)  # 0: no file type recorded (Windows tools, ZipFile.writestr): an ordinary file
+    if kind == stat.S_IFLNK:
         return "symbolic link in the zip (never followed or read)"
-    if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+    if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
         return "device, pipe or other special file in the zip (not extracted)"
     if info.file_size > MAX_ENTRY_BYTES:
         return f"zip entry larger than {MAX_ENTRY_BYTES // 2**20} MiB (not extracted)"
     return None
 
 
+# What opening or reading a damaged or lying zip entry raises: BadZipFile (bad CRC-32, bad header),
+# zlib.error, EOFError (a stored entry shorter than declared), LZMAError, OSError (bz2), RuntimeError
+# (encrypted), NotImplementedError (an unknown compression method).
+ZIP_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, lzma.LZMAError, RuntimeError, NotImplementedError)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, budget: int) -> int:
+    """Copy one entry to ``dest``, counting the bytes really read (a header may lie about its size).
+
+    Raises :class:`_TooLarge` past ``MAX_ENTRY_BYTES`` or ``budget``, or one of ``ZIP_READ_ERRORS``.
+    """
+    written = 0
+    with zf.open(info) as src, open(dest, "wb") as out:
+        while True:
+            try:
+                chunk = src.read(1 << 20)
+            except (*ZIP_READ_ERRORS, OSError) as exc:  # a read error, not a write error: the entry is damaged
+                raise zipfile.BadZipFile(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from exc
+            if not chunk:
+                return written
+            written += len(chunk)
+            if written > MAX_ENTRY_BYTES or written > budget:
+                raise _TooLarge(written)
+            out.write(chunk)
+
+
 def open_input(source: Path, scratch: Path) -> tuple[Path, list["Unmatched"]]:
     """The folder to scan — ``source`` itself, or a zip extracted (safely) into ``scratch`` — and
-    every zip entry that was not extracted, with the reason."""
+    every zip entry that was not extracted, with the reason.
+
+    A damaged entry (bad CRC, a size that lies, broken compressed data) is listed as unreadable and
+    the rest is extracted. Sizes are counted as extracted, not as declared: an entry past
+    ``MAX_ENTRY_BYTES`` and every entry past ``MAX_TOTAL_BYTES`` in all are not extracted.
+    """
     if source.is_dir():
         return source, []
     if zipfile.is_zipfile(source):
@@ -129,7 +181,13 @@ def open_input(source: Path, scratch: Path) -> tuple[Path, list["Unmatched"]]:
             shutil.rmtree(target)
         target.mkdir(parents=True)
         skipped: list[Unmatched] = []
-        with zipfile.ZipFile(source) as zf:
+        total = 0
+        try:
+            zf = zipfile.ZipFile(source)
+        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
+            raise DriftLabError(f"{source} is a damaged zip file (its table of contents cannot be read: {exc})"
+                                ) from None
+        with zf:
             for info in zf.infolist():
                 if info.is_dir():
                     continue
@@ -139,12 +197,35 @@ def open_input(source: Path, scratch: Path) -> tuple[Path, list["Unmatched"]]:
                     continue
                 name = PurePosixPath(info.filename)
                 dest = target.joinpath(*name.parts)
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(info) as src, open(dest, "wb") as out:
-                    shutil.copyfileobj(src, out)
+                try:
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                except (FileExistsError, NotADirectoryError):
+                    skipped.append(Unmatched(info.filename,
+                                             "zip entry inside a path that is also a file (not extracted)"))
+                    continue
+                if dest.is_dir():
+                    skipped.append(Unmatched(info.filename, "zip entry named like a folder of the zip (not extracted)"))
+                    continue
+                try:
+                    total += _extract(zf, info, dest, MAX_TOTAL_BYTES - total)
+                except _TooLarge as exc:
+                    dest.unlink(missing_ok=True)
+                    total += exc.args[0]  # read, then thrown away: counted, so the work stays bounded too
+                    which = (f"larger than {MAX_ENTRY_BYTES // 2**20} MiB when extracted"
+                             if exc.args[0] > MAX_ENTRY_BYTES else
+                             f"past the {MAX_TOTAL_BYTES // 2**30} GiB the whole zip may extract to")
+                    skipped.append(Unmatched(info.filename, f"zip entry {which} (not extracted)"))
+                    continue
+                except ZIP_READ_ERRORS as exc:
+                    dest.unlink(missing_ok=True)
+                    skipped.append(Unmatched(info.filename, f"unreadable zip entry: damaged or its declared size lies "
+                                                            f"({exc}); the rest of the zip is graded"))
+                    continue
                 stamp = time.mktime(info.date_time + (0, 0, -1))
                 os.utime(dest, (stamp, stamp))
         return target, skipped
+    if source.suffix.lower() == ".zip":
+        raise DriftLabError(f"{source} is a damaged zip file (no readable table of contents)")
     raise DriftLabError(f"{source} is neither a folder nor a zip file")
 
 
@@ -154,50 +235,102 @@ def module_in_name(name: str, modules: list[str]) -> str | None:
     return max(found, key=len) if found else None
 
 
+@dataclass(frozen=True)
+class _Level:
+    """Where a known layout starts in a path: whose submission, and how many parts it spans."""
+
+    pattern: str
+    student: str
+    end: int  # parts[:end] is the submission: a folder (nbgrader, Moodle) or the file itself (Canvas, plain)
+    module: str | None = None
+    extra: dict = field(default_factory=dict)
+    problem: str = ""  # the layout is recognised but cannot be graded (e.g. an unknown module)
+
+    def owner(self) -> str:
+        """Whose submission this is, for a message."""
+        if self.pattern == "moodle":
+            return f"Moodle participant {self.student} ({self.extra['name']})"
+        if self.pattern == "canvas":
+            return f"Canvas user {self.student} ({self.extra['name']})"
+        return f"learner {self.student!r}"
+
+    def looks(self) -> str:
+        """What a file at this level looks like, for a message about a file nested inside another's."""
+        return {"moodle": f"the Moodle folder of {self.owner()}",
+                "nbgrader": f"nbgrader's folder of {self.owner()}",
+                "canvas": f"a Canvas file of {self.owner()}"}.get(self.pattern,
+                                                                  f"a file of {self.owner()} (STUDENT__MODULE)")
+
+
+def _level(parts: tuple[str, ...], start: int, modules: list[str], default_module: str | None) -> _Level | None:
+    """The outermost known layout in ``parts[start:]``, scanning from the root (None: none)."""
+    last = len(parts) - 1
+    for i in range(start, last):  # folders: Moodle's per-learner folder, nbgrader's STUDENT/MODULE
+        part = parts[i]
+        match = MOODLE_DIR.match(part)
+        if match:
+            return _Level("moodle", match.group("id"), i + 1,
+                          extra={"name": match.group("name"), "late": "", "lms_id": match.group("id")})
+        if part == "submitted" and last >= i + 3:
+            module = parts[i + 2]
+            problem = "" if module in modules else f"nbgrader layout, but {module!r} is not a module of this course"
+            return _Level("nbgrader", parts[i + 1], i + 3, module, problem=problem)
+        if part != "submitted" and last >= i + 2 and parts[i + 1] in modules:
+            return _Level("nbgrader", part, i + 2, parts[i + 1])
+    name = parts[last]  # the file itself: Canvas's prefix (written first, by the LMS), else STUDENT__MODULE
+    match = CANVAS_FILE.match(name)
+    if match:
+        module = module_in_name(match.group("file"), modules) or default_module
+        problem = "" if module else "Canvas name, but the file name names no module (use --module)"
+        return _Level("canvas", match.group("uid"), last + 1, module, problem=problem,
+                      extra={"name": match.group("name"), "late": "yes" if match.group("late") else "no",
+                             "lms_id": match.group("uid"), "file": match.group("file"), "subid": match.group("subid")})
+    match = PLAIN_FILE.match(name)
+    if match:
+        problem = "" if match.group("module") in modules else \
+            f"STUDENT__MODULE name, but {match.group('module')!r} is not a module of this course"
+        return _Level("plain", match.group("student"), last + 1, match.group("module"), problem=problem)
+    return None
+
+
 def classify(rel: PurePosixPath, modules: list[str], default_module: str | None = None
              ) -> tuple[str, str, str, tuple] | tuple[str, str, str, tuple, dict] | str:
     """``(pattern, student, module, order[, extra])`` for a file path, or the reason it is not understood.
 
-    ``extra`` (Moodle and Canvas) holds what the download says of the learner: ``name``, ``late``,
-    ``lms_id`` and ``file`` (the learner's own file name, without the LMS's prefix).
+    Who the file belongs to is read from the OUTERMOST known layout, scanning the path from the root
+    (the level the LMS or nbgrader writes); folders and names inside a learner's own submission never
+    change it: a file there that looks like another learner's is listed as an extra file of the
+    submitter. ``extra`` (Moodle and Canvas) holds what the download says of the learner: ``name``,
+    ``late``, ``lms_id`` and ``file`` (the learner's own file name, without the LMS's prefix).
     """
     parts = rel.parts
     if any(p in SYSTEM_PARTS or p.startswith("._") for p in parts):
         return "system or checkpoint file (ignored)"
     if rel.suffix.lower() != ".ipynb":
         return "not a notebook (.ipynb)"
-    # nbgrader: submitted/STUDENT/MODULE/FILE
-    if len(parts) >= 4 and parts[-4] == "submitted":
-        student, module = parts[-3], parts[-2]
-        if module not in modules:
-            return f"nbgrader layout, but {module!r} is not a module of this course"
-        return ("nbgrader", student, module, ())
-    if len(parts) >= 3 and parts[-2] in modules and not MOODLE_DIR.match(parts[-3]):
-        return ("nbgrader", parts[-3], parts[-2], ())
-    # moodle: "Full Name_ID_assignsubmission_file_/FILE"
-    for folder in reversed(parts[:-1]):
-        match = MOODLE_DIR.match(folder)
-        if match:
-            module = module_in_name(rel.name, modules) or default_module
-            if module is None:
-                return "Moodle folder, but the file name names no module (use --module)"
-            return ("moodle", match.group("id"), module, (),
-                    {"name": match.group("name"), "late": "", "lms_id": match.group("id"), "file": rel.name})
-    name = rel.name
-    match = PLAIN_FILE.match(name)
-    if match:
-        if match.group("module") in modules:
-            return ("plain", match.group("student"), match.group("module"), ())
-        return f"STUDENT__MODULE name, but {match.group('module')!r} is not a module of this course"
-    match = CANVAS_FILE.match(name)
-    if match:
-        module = module_in_name(match.group("file"), modules) or default_module
+    level = _level(parts, 0, modules, default_module)
+    if level is None:
+        return "file name does not follow a known pattern (see `driftlab grade --help`)"
+    if level.problem:
+        return level.problem
+    if level.end < len(parts):  # a file inside a learner's folder (nbgrader, Moodle)
+        where = f"inside the submission of {level.owner()} ({'/'.join(parts[:level.end])}/)"
+        other = _level(parts, level.end, modules, default_module)
+        if other is not None and not (other.problem and other.end == len(parts)):
+            return (f"an extra file {where}: it looks like {other.looks()}, but who a file belongs to is read "
+                    "only from the download's own level (not graded, never counted as that learner's)")
+        if level.pattern == "nbgrader" and level.end < len(parts) - 1:
+            return (f"an extra file {where}, in a subfolder (not graded: only notebooks directly in the "
+                    "assignment folder are the learner's submission)")
+    if level.pattern == "moodle":
+        module = module_in_name(rel.name, modules) or default_module
         if module is None:
-            return "Canvas name, but the file name names no module (use --module)"
-        return ("canvas", match.group("uid"), module, (int(match.group("subid")),),
-                {"name": match.group("name"), "late": "yes" if match.group("late") else "no",
-                 "lms_id": match.group("uid"), "file": match.group("file")})
-    return "file name does not follow a known pattern (see `driftlab grade --help`)"
+            return "Moodle folder, but the file name names no module (use --module)"
+        return ("moodle", level.student, module, (), {**level.extra, "file": rel.name})
+    if level.pattern == "canvas":
+        extra = dict(level.extra)
+        return ("canvas", level.student, level.module, (int(extra.pop("subid")),), extra)
+    return (level.pattern, level.student, level.module, ())
 
 
 def _files(root: Path) -> tuple[list[Path], list[Path]]:
@@ -302,8 +435,11 @@ def is_release_name(file_name: str, release: str, canvas: bool = False) -> bool:
 
 
 # Code a learner has no reason to write: tampering with imports, builtins, the standard library, the
-# display hook, tracers, the call stack or the exercise bank. Flagged in the notes column for the
-# instructor to review (the judge, outside the kernel, decides the points either way).
+# display hook, tracers, the call stack or the exercise bank. Cheap text patterns, shown in the notes
+# column as HINTS for the instructor, never as verdicts: they are trivially hidden
+# (`getattr(sys, "set" + "trace")`, `importlib` with a built name, `exec` of a built string), an honest
+# learner can trip one, and they never change points (the judge, outside the kernel, decides those).
+HINT_NOTE = "hint for review, not a verdict (easy to hide, never changes points): "
 SUSPICIOUS = {
     "import hook (sys.meta_path / path_hooks)": re.compile(r"\b(meta_path|path_hooks|path_importer_cache)\b"),
     "IPython input history edited": re.compile(r"\b(history_manager|input_hist_raw|input_hist_parsed)\b"),
@@ -326,7 +462,7 @@ SUSPICIOUS = {
 
 
 def suspicious(nb: object) -> list[str]:
-    """Names of the tampering patterns found in a notebook's code cells."""
+    """Names of the tampering patterns whose text appears in a notebook's code cells (hints, not proof)."""
     found = []
     code = "\n".join(c.source for c in getattr(nb, "cells", []) if c.cell_type == "code")
     for name, pattern in SUSPICIOUS.items():
@@ -347,9 +483,9 @@ class Prepared:
 def prepare(raw: bytes) -> Prepared:
     """Read a submitted file: reject empty or corrupt files, upgrade old formats, fix duplicate cells.
 
-    Duplicate nbgrader cells (a copied answer or test cell): the last copy keeps the nbgrader
-    metadata, earlier copies become ordinary cells, as nbgrader's ``DeduplicateIds`` intends (done
-    here because nbgrader 0.9.6 crashes on the empty metadata it leaves behind).
+    Duplicate nbgrader cells (a copied answer or test cell): the lowest copy keeps the nbgrader
+    metadata, the others become ordinary cells (:func:`grader.duplicates.keep_lowest_copies`, which
+    plain ``nbgrader autograde`` runs too, as :class:`grader.duplicates.KeepLowestCopy`).
     """
     if not raw.strip():
         return Prepared(None, "empty file")
@@ -369,25 +505,12 @@ def prepare(raw: bytes) -> Prepared:
         return Prepared(None, f"corrupt file: not a readable notebook ({type(exc).__name__}: {exc})")
     if major < 4:
         notes.append(f"upgraded from nbformat {major}")
-    seen: set[str] = set()
-    dropped = []
-    for cell in reversed(nb.cells):
-        meta = cell.get("metadata", {}).get("nbgrader")
-        if not isinstance(meta, dict):
-            continue
-        gid = meta.get("grade_id")
-        if not gid:
-            cell.metadata.pop("nbgrader", None)
-            continue
-        if gid in seen:
-            cell.metadata.pop("nbgrader", None)
-            dropped.append(gid)
-        seen.add(gid)
+    dropped = keep_lowest_copies(nb)
     flags = suspicious(nb)
     if flags:
-        notes.append("suspicious code, please review: " + ", ".join(flags))
+        notes.append(HINT_NOTE + ", ".join(flags))
     if dropped:
-        notes.append("duplicated cells " + ", ".join(sorted(set(dropped))) + " (the last copy is graded)")
+        notes.append("duplicated cells " + ", ".join(dropped) + " (the lowest copy is graded)")
     ids: set[str] = set()
     for index, cell in enumerate(nb.cells):  # duplicate or missing cell ids upset nbformat
         if not cell.get("id") or cell["id"] in ids:

@@ -23,6 +23,7 @@ from typing import Any
 from driftlab.viz.palette import PALETTE
 
 from .files import write_atomic
+from .intake import HINT_NOTE
 from .results import GRADED, Row, label
 
 GROUP_SHARE = 0.27
@@ -180,6 +181,25 @@ def _learner_table(rows: list[Row], modules: list[str]) -> list[str]:
     return parts
 
 
+def _hints(rows: list[Row]) -> list[str]:
+    """Rows whose code matched a tampering pattern: hints for a look, worded as such (never verdicts)."""
+    esc = html.escape
+    found = [(r, note[len(HINT_NOTE):]) for r in rows for note in r.notes.split("; ") if note.startswith(HINT_NOTE)]
+    parts = [f"<h2>Hints for review ({len(found)})</h2>"]
+    if not found:
+        return parts
+    parts.append("<p>Code that contains a text pattern a learner rarely needs (a tracer, an import hook, a patched "
+                 "module…). A hint is not a verdict: the patterns are easy to hide (<code>getattr</code>, a built "
+                 "string, <code>importlib</code>), an honest learner can match one, and hints never change points: "
+                 "the judge decides those outside the learner's kernel, whatever the kernel did.</p>"
+                 "<table><tr><th>learner</th><th>module</th><th>score</th><th>patterns found</th></tr>")
+    for r, hint in sorted(found, key=lambda f: (f[0].module, f[0].student_id)):
+        score = f"{r.score:g} / {r.max_score:g}" if r.status == GRADED else "could not grade"
+        parts.append(f"<tr><td>{esc(r.student_id)}</td><td>{esc(r.module)}</td><td>{score}</td><td>{esc(hint)}</td></tr>")
+    parts.append("</table>")
+    return parts
+
+
 def render(rows: list[Row], unmatched: list[Any], path: Path, title: str = "Drift Lab — class report",
            warning: str | None = None, labels: dict | None = None) -> Path:
     """Write the report (atomically); ``warning`` is shown first, in bold (e.g. grading ran unsandboxed).
@@ -237,6 +257,7 @@ def render(rows: list[Row], unmatched: list[Any], path: Path, title: str = "Drif
                          f"<td>{mc}</td></tr>")
         parts.append("</table>")
     parts += _learner_table(rows, modules)
+    parts += _hints(rows)
     failed = [r for r in rows if r.status != GRADED]
     parts.append(f"<h2>Could not grade ({len(failed)})</h2>")
     if failed:
