@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from driftlab.exercises.answers import strip_comments
+
 SOLUTION_MARK = re.compile(r"\[(\d+):((?:[^\[\]]|\[[^\[\]]*\])+?)\]")
 BLANK = re.compile(r"\[(\d+)\]")
 
@@ -22,8 +24,9 @@ def strip_solution_marks(source: str) -> str:
 
 
 def unfilled(code: str, blanks: list[int]) -> list[int]:
-    """Blank numbers whose ``[n]`` still stands in the learner's code."""
-    return [b for b in blanks if f"[{b}]" in code]
+    """Blank numbers whose ``[n]`` still stands in the learner's code (a ``[n]`` in a comment is no blank)."""
+    body = strip_comments(code)
+    return [b for b in blanks if f"[{b}]" in body]
 
 
 def fill(template: str, fills: dict[int, str]) -> str:

@@ -92,6 +92,19 @@ def result_record(entry: Entry, verdict: Verdict, attempt: int) -> dict[str, Any
     return record
 
 
+def short_title(entry: Entry) -> str:
+    """How a list names an exercise: the Test's "Q3" (its title before " — "), else the whole title."""
+    return entry.title.split(" — ", 1)[0]
+
+
+def recorded_text(rows: list[tuple[Entry, Verdict, float]]) -> str:
+    """"8 of 10 answers recorded, 2 could not be read: Q3, Q6" (an answer that could not be read is not recorded)."""
+    unread = [short_title(entry) for entry, verdict, _ in rows if verdict.status == UNREADABLE]
+    answered = sum(verdict.status not in (UNANSWERED, UNREADABLE) for _, verdict, _ in rows)
+    text = f"{answered} of {len(rows)} answers recorded"
+    return text + (f", {len(unread)} could not be read: {', '.join(unread)}" if unread else "")
+
+
 def results_html(rows: list[tuple[Entry, Verdict, float]], by_level: dict[str, list[float]],
                  got: float, total: float, *, exam: bool = False, solutions: set[str] = frozenset()) -> str:
     """The final cell: the score by difficulty (the Test: answers recorded) and the worked solutions allowed."""
@@ -105,8 +118,7 @@ def results_html(rows: list[tuple[Entry, Verdict, float]], by_level: dict[str, l
         items.append(f'<li><strong style="color:{colour}">{symbol} {LABELS[status].lower()}</strong> — '
                      f'{html.escape(entry.title)} ({entry.difficulty}{score}){why}{worked}</li>')
     if exam:
-        answered = sum(v.status != UNANSWERED for _, v, _ in rows)
-        head = (f"<h3>{answered} of {len(rows)} answers recorded</h3>"
+        head = (f"<h3>{html.escape(recorded_text(rows))}</h3>"
                 "<p>Your score and the worked explanations come with your graded feedback.</p>")
     else:
         order = [d for d in ("easy", "medium", "hard") if d in by_level]

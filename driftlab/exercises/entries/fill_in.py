@@ -1,11 +1,13 @@
 """Fill in the blank: the filled code runs on probes; its behaviour is compared by hash."""
 from __future__ import annotations
 
+import io
+import tokenize
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from driftlab.exercises import blanks as blanks_mod
-from driftlab.exercises.answers import read_letter
+from driftlab.exercises.answers import INVISIBLE, normalise_code, read_letter, strip_comments, typing_problem
 from driftlab.exercises.entries.base import (CORRECT, INCORRECT, RECORDED, UNANSWERED, UNREADABLE, Entry, Verdict,
                                              digest, register, run_all, signature)
 from driftlab.exercises.probing import Outcome, run_snippet
@@ -48,17 +50,23 @@ class BlanksEntry(Entry):
         return blanks_mod.fill(self.template, {b: self.options[b][letters[b]] for b in letters})
 
     def resolve_letters(self, fills: dict[int, str]) -> dict[int, str]:
-        """A blank holding an option's letter (``A``, ``a``, ``(A)``, ``'A'``) holds that option's code."""
+        """A blank holding an option's letter (``A``, ``a``, ``(A)``, ``'A'``, ``Ａ``, Cyrillic ``А``), or its
+        code spaced otherwise (``==None``), holds that option's code."""
         out = {}
         for b, text in fills.items():
             opts = self.options.get(b, {})
-            letter = read_letter(text, tuple(opts))
+            letter = read_letter(text, tuple(opts)) or self._option_of(b, text)
             out[b] = opts[letter] if letter else text
         return out
 
+    def as_meant(self, code: str) -> str:
+        """The learner's code as meant (:func:`normalise_code`); an invisible character the template holds is kept."""
+        return normalise_code(code, keep="".join(c for c in INVISIBLE if c in self.template))
+
     def runnable(self, code: str) -> str:
-        """The learner's code with option letters typed into blanks replaced by the options' code."""
-        fills = blanks_mod.read_fills(self.template, code)
+        """The learner's code as meant, with option letters typed into blanks replaced by the options' code."""
+        code = self.as_meant(code)
+        fills = blanks_mod.read_fills(self.template, strip_comments(code))
         return code if fills is None else blanks_mod.fill(self.template, self.resolve_letters(fills))
 
     def outcomes(self, code: str, isolated: bool = True) -> list[Outcome]:
@@ -77,6 +85,7 @@ class BlanksEntry(Entry):
             return None, None, self.verdict(UNANSWERED, None, "No answer recorded yet.")
         if not isinstance(answer, str):
             return None, None, self.verdict(UNREADABLE, "wrong-type", f"Expected code, got a {type(answer).__name__}.")
+        answer = strip_comments(self.as_meant(answer))  # "[1]" in a comment is not a blank
         if not answer.strip():
             return None, None, self.verdict(UNANSWERED, None, "Not answered yet: replace the blanks and run the cell.")
         empty = blanks_mod.unfilled(answer, self.blanks)
@@ -91,6 +100,9 @@ class BlanksEntry(Entry):
         if fills is not None:
             fills = self.resolve_letters(fills)
             code = blanks_mod.fill(self.template, fills)
+        problem = self._typing_problem(fills, code)
+        if problem:  # what a person means but Python cannot read as typed: refused, no attempt spent
+            return None, None, self.verdict(UNREADABLE, "not-python-as-typed", problem)
         try:
             compile(code, "<your answer>", "exec")
         except SyntaxError as exc:
@@ -101,11 +113,24 @@ class BlanksEntry(Entry):
                                             f"That is not valid Python (line {exc.lineno}: {exc.msg}). Check each blank.")
         return code, fills, None
 
+    def _typing_problem(self, fills: dict[int, str] | None, code: str) -> str | None:
+        """Why a fill (or, off the template, the whole code) is not the Python the learner meant, or None."""
+        if fills is None:
+            return typing_problem(code, whole_code=True)
+        return next((p for b, text in fills.items() if (p := typing_problem(text, self.options.get(b, {}).values()))),
+                    None)
+
     def attempt_key(self, answer: Any) -> str:
+        """One key per choice: an option typed as its letter or as its code (however spaced) is one attempt."""
         code, fills, _ = self.read(answer)
         if fills is not None:
-            return repr(sorted(fills.items()))
-        return " ".join((code or repr(answer)).split())
+            return repr(sorted((b, self._option_of(b, text) or _canonical(text)) for b, text in fills.items()))
+        return _canonical(code) if code else repr(answer)
+
+    def _option_of(self, blank: int, text: str) -> str | None:
+        """The letter of the option whose code ``text`` is (spacing aside), else None."""
+        canonical = _canonical(text)
+        return next((k for k, v in self.options.get(blank, {}).items() if _canonical(v) == canonical), None)
 
     def _text_hit(self, fills: dict[int, str] | None) -> int | None:
         if not fills:
@@ -146,3 +171,11 @@ class BlanksEntry(Entry):
             return self.verdict(INCORRECT, "raised-exception", f"Your code {what} on one of the test inputs.")
         return self.verdict(INCORRECT, "unknown",
                             "Not yet: your code runs, but does not do the right thing on every test input. Try the hint.")
+
+
+def _canonical(code: str) -> str:
+    """Code as its tokens, one space apart (``==None`` and ``== None`` are the same code)."""
+    try:
+        return " ".join(t.string for t in tokenize.generate_tokens(io.StringIO(code).readline) if t.string.strip())
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return " ".join(code.split())
