@@ -72,8 +72,10 @@ def explain_failure(error: str) -> str:
         return "kernel died (the notebook crashed or ended the Python process, e.g. os._exit or out of memory)"
     if "unresponsivekernel" in low or "could not interrupt" in low:
         return "timeout: the kernel did not respond and could not be interrupted"
-    if "notjson" in low or "jsondecode" in low:
+    if "notjsonerror" in low or "does not appear to be json" in low:  # nbformat reading the submitted file
         return "corrupt file: not valid JSON"
+    if "recursionerror" in low:  # JSON elsewhere (the intake read the file) is not the file's fault: say what
+        return f"nbgrader could not grade it: something in the notebook is nested too deep ({error[:200]})"
     if "nosuchkernel" in low:
         return "the notebook asks for a kernel this machine does not have"
     match = re.match(r"KeyError: '(?P<cell>[\w.-]+)'", error)

@@ -92,8 +92,22 @@ class FunctionEntry(Entry):
             if o.error:
                 return self.verdict(INCORRECT, "raised-exception", f"{self._show(i)} raised {o.error}.")
             if not close(o.value, e, tol):
+                if isinstance(e, (int, float)) and o.value in NOT_FINITE:
+                    return self.verdict(INCORRECT, "unknown", f"{self._show(i)} returned {o.value}, not a finite number.")
                 if type(o.value) is not type(e) and not (isinstance(e, float) and isinstance(o.value, int)):
                     return self.verdict(INCORRECT, "wrong-type",
-                                        f"{self._show(i)} returned {_brief(o.value)}; expected a {type(e).__name__}.")
-                return self.verdict(INCORRECT, "unknown", f"{self._show(i)} returned {_brief(o.value)}, which is not right.")
+                                        f"{self._show(i)} returned {_safe_brief(o.value)}; expected a {type(e).__name__}.")
+                return self.verdict(INCORRECT, "unknown",
+                                    f"{self._show(i)} returned {_safe_brief(o.value)}, which is not right.")
         return self.verdict(INCORRECT, "unknown", "Not yet.")
+
+
+NOT_FINITE = ("nan", "inf", "-inf")  # how :func:`~driftlab.exercises.probing.canonical` writes them
+
+
+def _safe_brief(value: Any) -> str:
+    """A value's short repr for a message; a value that cannot be shown (nested too deep) is named by its type."""
+    try:
+        return _brief(value)
+    except (RecursionError, ValueError, MemoryError):
+        return f"a {type(value).__name__} that cannot be shown"
