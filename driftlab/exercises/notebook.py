@@ -19,7 +19,7 @@ from driftlab.exercises import bank as bank_mod
 from driftlab.exercises import blanks
 from driftlab.exercises.cards import hints_unlocked, render_html, render_text, result_record, results_html
 from driftlab.exercises.cells import answer_cells
-from driftlab.exercises.entries import CORRECT, INCORRECT, UNANSWERED, BlanksEntry, Entry, Verdict
+from driftlab.exercises.entries import CORRECT, INCORRECT, UNANSWERED, UNREADABLE, BlanksEntry, Entry, Verdict
 from driftlab.exercises.isolation import run_isolated
 from driftlab.protocol import RESULT_MIME
 
@@ -288,6 +288,13 @@ def _answer_magic(line: str, cell: str) -> None:
     if blanks.unfilled(code, entry.blanks):
         print("Replace each [n] with your choice (the option's code or its letter), then run this cell.")
         return
+    try:
+        early = entry.read(code)[2]
+    except Exception:  # noqa: BLE001 - the real run below reports what went wrong
+        early = None
+    if early is not None and early.status == UNREADABLE:  # e.g. a Cyrillic А: say why, run nothing
+        print(f"Not run: {early.message}")
+        return
     runnable = entry.runnable(code)
     if _finishes(runnable, entry.timeout):
         _run_in_user_namespace(runnable)
@@ -406,7 +413,7 @@ def check(exercise: str) -> None:
     show_solution = grading() or verdict.status == CORRECT or (verdict.status == INCORRECT and left == 0)
     attempt = len(sess.tried.get(exercise, [])) + (verdict.status == CORRECT)
     record = result_record(entry, verdict, attempt) if not sess.exam else {
-        "exercise": exercise, "status": "recorded" if verdict.status != UNANSWERED else UNANSWERED,
+        "exercise": exercise, "status": verdict.status if verdict.status in (UNANSWERED, UNREADABLE) else "recorded",
         "misconception": None, "difficulty": entry.difficulty, "points": entry.points,
         "graded": entry.graded, "exam": True}
     _display({
@@ -456,7 +463,6 @@ def results() -> None:
     score and explanations arrive with the graded feedback).
     """
     from driftlab.exercises.cards import recorded_text
-    from driftlab.exercises.entries import UNREADABLE
 
     sess = session()
     user_ns = _user_ns()

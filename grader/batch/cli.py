@@ -241,6 +241,9 @@ def check_args(args: argparse.Namespace, course: Path) -> list[str]:
     if not args.submissions.exists():
         raise DriftLabError(f"{args.submissions} does not exist")
     sub = args.submissions
+    if sub.is_file() and not zipfile.is_zipfile(sub) and sub.suffix.lower() == ".zip":
+        raise safety.UsageError(f"{sub} is named .zip but is not a readable zip (damaged, or its table of contents "
+                                "is cut off: download it again)")
     if sub.is_file() and not zipfile.is_zipfile(sub) and sub.suffix.lower() != ".ipynb":
         raise safety.UsageError(f"{sub} is a file, but neither a .zip nor a notebook: give the folder or the .zip "
                                 "downloaded from the LMS (or one .ipynb)")

@@ -144,8 +144,8 @@ def exercise_detail(cells: dict[str, dict[str, Any]], findings: Findings) -> dic
         record = findings.verdicts.get(ex, {})
         if score is not None and score >= max_score:
             status, misconception = "correct", None
-        elif record.get("status") == "unanswered":
-            status, misconception = "unanswered", None
+        elif record.get("status") == "unanswered":  # the judge's reason, e.g. no-answer-cell (deleted?)
+            status, misconception = "unanswered", record.get("misconception")
         else:
             status, misconception = "incorrect", record.get("misconception")
         detail[ex] = {"score": score, "max_score": max_score, "status": status, "misconception": misconception,
