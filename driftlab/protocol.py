@@ -28,6 +28,10 @@ END_HIDDEN = "### END HIDDEN TESTS"
 # A function exercise's hidden test: the kernel runs the learner's function on the cases in the token.
 RUN_NAME = "_dl_run"
 RUN_CALL = re.compile(RUN_NAME + r'\("(?P<token>[^"]+)"\)')
+# At autograde the hidden tests run in one cell appended after every learner cell (marked in its metadata,
+# removed by the judge); each function's test cell keeps only this call: it holds the function as defined there.
+KEEP_NAME = "_dl_keep"
+HIDDEN_TESTS_CELL = "driftlab_hidden_tests"
 
 # The first code cell's call that carries the module's bank.
 START_CALL = re.compile(r"""start\(\s*(["'])(?P<module>[\w-]+)\1\s*(?:,\s*bank\s*=\s*(["']).*?\3)?""")
@@ -49,9 +53,14 @@ def run_call(token: str) -> str:
     return f'{RUN_NAME}("{token}")'
 
 
+def keep_call(exercise: str, name: str) -> str:
+    """The line a function exercise's test cell runs at autograde in place of its hidden test."""
+    return f'from driftlab.exercises.verify import keep as {KEEP_NAME}\n{KEEP_NAME}({exercise!r}, {name!r})'
+
+
 def magic_body(source: str, magic: str) -> tuple[str, str] | None:
     """``(argument, body)`` of a cell that starts with ``magic``, else None."""
-    first, _, body = source.lstrip().partition("\n")
+    first, _, body = source.lstrip("\ufeff\u200b \t\r\n").partition("\n")  # a pasted BOM or zero-width space first
     if not first.startswith(magic + " ") and first.strip() != magic:
         return None
     return first[len(magic):].strip(), body

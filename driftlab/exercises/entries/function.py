@@ -64,9 +64,17 @@ class FunctionEntry(Entry):
 
     def _show(self, index: int) -> str:
         """How a message names case ``index``: its arguments if visible, never a hidden case's."""
-        if 0 <= self.visible <= index:
+        if self._hidden(index):
             return f"`{self.name}` on one of the autograder's hidden cases"
         return f"`{self.name}{_show(self.cases[index])}`"
+
+    def _hidden(self, index: int) -> bool:
+        return 0 <= self.visible <= index
+
+    def _value(self, index: int, value: Any) -> str:
+        """What a message quotes of a returned value: on a hidden case only its type (a function may return
+        its own arguments, and feedback must never show a hidden input)."""
+        return f"a {type(value).__name__} value" if self._hidden(index) else _safe_brief(value)
 
     def judge(self, got: list[Outcome]) -> Verdict:
         """The verdict for outputs produced elsewhere (pure; ``got`` has one outcome per case)."""
@@ -89,16 +97,17 @@ class FunctionEntry(Entry):
                 return self.verdict(INCORRECT, "timeout",
                                     f"{self._show(i)} ran longer than {self.timeout:g} s (all cases together): "
                                     "is there an endless loop?")
-            if o.error:
-                return self.verdict(INCORRECT, "raised-exception", f"{self._show(i)} raised {o.error}.")
+            if o.error:  # on a hidden case only the exception's type: its text could quote the inputs
+                error = o.error.split(":", 1)[0] if self._hidden(i) else o.error
+                return self.verdict(INCORRECT, "raised-exception", f"{self._show(i)} raised {error}.")
             if not close(o.value, e, tol):
                 if isinstance(e, (int, float)) and o.value in NOT_FINITE:
                     return self.verdict(INCORRECT, "unknown", f"{self._show(i)} returned {o.value}, not a finite number.")
                 if type(o.value) is not type(e) and not (isinstance(e, float) and isinstance(o.value, int)):
                     return self.verdict(INCORRECT, "wrong-type",
-                                        f"{self._show(i)} returned {_safe_brief(o.value)}; expected a {type(e).__name__}.")
+                                        f"{self._show(i)} returned {self._value(i, o.value)}; expected a {type(e).__name__}.")
                 return self.verdict(INCORRECT, "unknown",
-                                    f"{self._show(i)} returned {_safe_brief(o.value)}, which is not right.")
+                                    f"{self._show(i)} returned {self._value(i, o.value)}, which is not right.")
         return self.verdict(INCORRECT, "unknown", "Not yet.")
 
 
