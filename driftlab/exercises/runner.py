@@ -6,7 +6,8 @@ The judge (:mod:`grader.judge`) starts this once per submission: stdin holds a J
 ``{"code", "probes", "observe", "setup", "timeout"}`` (the learner's filled snippet and the probes'
 inputs — no key); stdout gets one JSON list of outcomes per snippet. Each snippet runs in its own
 forked child with its own budget, so one snippet can neither hang the others nor change what they
-report.
+report. The runner reads its whole input, then makes itself non-dumpable (:func:`seal`): no snippet
+can reach its descriptors (the report's pipe) through ``/proc``.
 """
 from __future__ import annotations
 
@@ -27,8 +28,20 @@ def outcomes(snippets: list[dict]) -> list[list[dict]]:
     return found
 
 
+def seal() -> None:
+    """Make this process non-dumpable (Linux): its snippets' children, same user, can then no longer open
+    ``/proc/<runner>/fd/*`` (its stdout: the report) nor its memory; elsewhere nothing changes."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+    except (OSError, AttributeError):
+        pass
+
+
 def main() -> int:
     snippets = json.load(sys.stdin)
+    seal()
     out = sys.stdout
     sys.stdout = sys.stderr  # nothing but the result on the real stdout
     out.write(json.dumps(outcomes(snippets)))

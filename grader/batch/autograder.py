@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import sys
 import time
@@ -30,7 +31,19 @@ from pathlib import Path
 from typing import Any
 
 from grader import nbgrader as R
+from grader.sandbox.output import take_notes
 from . import feedback as fb
+
+LOG_LIMIT = 64 << 10  # characters of nbgrader's log per submission in a reply (its end: where a failure is)
+NOTES_SHOWN = 3  # output notes of one submission spelled out in its grades row
+
+
+def output_note(notes: list[str]) -> str | None:
+    """One grades-row note for the output the grader did not keep (None: it kept everything)."""
+    if not notes:
+        return None
+    more = f"; and {len(notes) - NOTES_SHOWN} more" if len(notes) > NOTES_SHOWN else ""
+    return "output truncated: " + "; ".join(notes[:NOTES_SHOWN]) + more
 
 
 def feedback_exporter() -> type:
@@ -81,12 +94,18 @@ def grade_one(api: Any, course: Path, out: Path, request: dict[str, str], feedba
     name = notebook_name(course, module)
     R.submit(course, student, module, Path(request["notebook"]), name=name)
     started = time.monotonic()
+    take_notes()  # nothing of an earlier submission
     result = api.autograde(module, student, force=True, create=True)
-    reply: dict[str, Any] = {"student": student, "module": module, "log": result.get("log", ""),
-                             "seconds": round(time.monotonic() - started, 2)}
+    log = result.get("log") or ""
+    reply: dict[str, Any] = {"student": student, "module": module, "log": log[-LOG_LIMIT:],
+                             "seconds": round(time.monotonic() - started, 2), "notes": [],
+                             "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10}
+    note = output_note(take_notes())
+    if note:
+        reply["notes"].append(note)
     if not result.get("success"):
         traceback_lines = (result.get("error") or "").strip().splitlines()
-        reply["error"] = (parse_failures(result.get("log", "")).get(student)
+        reply["error"] = (parse_failures(log).get(student)
                           or (traceback_lines[-1] if traceback_lines else "nbgrader failed (see the log)"))
         return reply
     scores = R.cell_scores(course, module, student)

@@ -53,6 +53,8 @@ KILL_HOOK = "DRIFTLAB_TEST_KILL_WORKER_ON"
 ALLOWED_FAILURES = 1  # a task is retried once after its worker died; the second death fails it
 WORKER_WAIT = 600  # default seconds a run waits while the cluster has no worker (batch jobs queued or ended)
 LOG_LIMIT = 20_000  # characters of nbgrader's log per submission sent back to the client
+FILE_LIMIT = 128 << 20  # bytes of an autograded notebook or feedback file a task returns at most (they are far
+# smaller: the kernel's output is bounded by c.OutputLimits, a submission by intake's 64 MiB per file)
 # Dask's background work tuned down for the local cluster. A task only waits for its autograder process,
 # so the statistical profiler (100 samples/s per worker thread), the event-loop tick (every 20 ms in every
 # process), frequent system and memory monitors and work stealing (we never queue more tasks than threads)
@@ -188,7 +190,7 @@ class CoursePlugin(WorkerPlugin):
         result: dict[str, Any] = {"student": student, "module": module, "worker": self.worker_address,
                                   "cells": None, "error": None, "autograded": None, "feedback": None,
                                   "feedback_problem": "", "name": "", "log": "", "seconds": 0.0,
-                                  "unsandboxed": self.unsandboxed}
+                                  "unsandboxed": self.unsandboxed, "notes": [], "max_rss_mb": None}
         if self.mismatch:
             result["error"] = self.mismatch
             return result
@@ -221,10 +223,16 @@ class CoursePlugin(WorkerPlugin):
             result["feedback_problem"] = reply.get("feedback_problem") or ""
             result["log"] = (reply.get("log") or "")[-LOG_LIMIT:]
             result["name"] = notebook_name(self.template, module)
+            result["notes"] = [str(n)[:2000] for n in reply.get("notes") or []][:10]
+            result["max_rss_mb"] = reply.get("max_rss_mb")
             for key in ("autograded", "feedback"):
                 if reply.get(key):
                     produced = Path(reply[key])
-                    result[key] = produced.read_bytes()
+                    size = produced.stat().st_size
+                    if size <= FILE_LIMIT:
+                        result[key] = produced.read_bytes()
+                    else:
+                        result["notes"].append(f"{key} file not kept: {size >> 20} MB (over {FILE_LIMIT >> 20} MB)")
                     produced.unlink()
         finally:
             self._done_with(process, keep=True)
@@ -487,8 +495,8 @@ class Engine:
             return Done(job, error="internal error: the worker's reply is not plain data")
         if result.get("log"):
             with open(self.workdir / "grading.log", "a", encoding="utf-8") as log:
-                log.write(f"--- {job.student} · {job.module} on {result.get('worker')}: {result.get('seconds')} s\n"
-                          f"{result['log']}\n")
+                log.write(f"--- {job.student} · {job.module} on {result.get('worker')}: {result.get('seconds')} s, "
+                          f"grading process peak {result.get('max_rss_mb')} MB\n{result['log']}\n")
         error = result.get("error")
         autograded = feedback = None
         name = result.get("name") or f"{job.module}.ipynb"
@@ -508,5 +516,6 @@ class Engine:
                 feedback.write_bytes(result["feedback"])
         notes = [f"not sandboxed: {result['unsandboxed']} (on the Dask worker {result.get('worker')})"] \
             if result.get("unsandboxed") else []
+        notes += [str(n) for n in result.get("notes") or []]  # output the grader did not keep
         return Done(job, cells=None if error else result.get("cells"), error=error, autograded=autograded,
                     feedback=feedback, feedback_problem=problem, notes=notes)

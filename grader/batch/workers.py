@@ -126,6 +126,7 @@ def notebook_name(course: Path, module: str) -> str:
     return sorted((course / "solutions" / module).glob("*.ipynb"))[0].name
 
 
+REPLY_LIMIT = 8 << 20  # characters of one reply line of an autograder process (paths, scores, a bounded log)
 FAILED = re.compile(r"There was an error processing assignment: (?P<path>\S+)")
 
 
@@ -192,7 +193,12 @@ class _Autograder:
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
-        for line in self.proc.stdout:
+        while line := self.proc.stdout.readline(REPLY_LIMIT):
+            if len(line) >= REPLY_LIMIT and not line.endswith("\n"):  # longer than any reply of ours: skip it
+                while (rest := self.proc.stdout.readline(REPLY_LIMIT)) and not rest.endswith("\n"):
+                    pass
+                self.replies.put({"error": f"internal error: the grading process's reply passed {REPLY_LIMIT >> 20} MB"})
+                continue
             try:
                 self.replies.put(json.loads(line))
             except ValueError:

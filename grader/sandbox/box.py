@@ -27,6 +27,7 @@ from driftlab.errors import GradingError
 
 from . import view
 from .limits import PREFIX, SIGXCPU_EXIT, Cgroups, Limits, make_cgroups, rlimits, sweep_cgroups
+from .streams import Ran, run_bounded
 
 ENTER = Path(__file__).with_name("enter.py")
 SCRATCH = "dl-sbx-"  # scratch folders in the temporary directory: dl-sbx-<pid of the grading process>-<random>
@@ -128,19 +129,17 @@ class Sandbox(LoggingConfigurable):
         box.fill(Path(files_from) if files_from else None)
         return box
 
-    def run(self, argv: list[str], stdin: str, timeout: float) -> tuple[subprocess.CompletedProcess | None, str | None]:
-        """Run a command in a fresh sandbox: its result (None on timeout) and the limit it hit, if any."""
+    def run(self, argv: list[str], stdin: bytes | str, timeout: float, limit: int = 1 << 20) -> tuple[Ran, str | None]:
+        """Run a command in a fresh sandbox: what it did (at most ``limit`` bytes of stdout kept; exit status
+        None when stopped at ``timeout``) and the limit of the sandbox it hit, if any."""
         box = self.open()
-        status = None
+        ran = None
+        data = stdin.encode() if isinstance(stdin, str) else stdin
         try:
-            proc = subprocess.run(box.command(argv), cwd=box.work, env=box.launcher_env(), input=stdin,
-                                  capture_output=True, text=True, timeout=timeout)
-            status = proc.returncode
-        except subprocess.TimeoutExpired:
-            proc = None
+            ran = run_bounded(box.command(argv), data, timeout, limit, cwd=box.work, env=box.launcher_env())
         finally:
-            breach = box.close(status)
-        return proc, breach
+            breach = box.close(ran.returncode if ran else None)
+        return ran, breach
 
 
 @dataclass

@@ -401,7 +401,7 @@ CASES: list[Case] = [
     Case("h-old-format", "graded", "max", note="nbformat 3 is upgraded, then graded"),
     Case("h-deleted-tests", "graded", "max", note="right answers; nbgrader adds the test cells back"),
     Case("h-edited-tests", "graded", "zero", note="wrong answers, tests replaced by `pass` and 100 points"),
-    Case("h-duplicated-answer", "graded", "max", note="a wrong copy above the right answer: the last run counts"),
+    Case("h-duplicated-answer", "graded", "max", note="a wrong copy above the right answer: the lowest copy counts"),
     Case("h-changed-kernelspec", "graded", "max", note="right answers, kernelspec 'ir'"),
     Case("h-monkeypatch", "graded", "zero", note="wrong answers + check/verify/assess/AssertionError replaced"),
     Case("h-import-hook", "graded", "zero", note="wrong answers + a sys.meta_path finder faking driftlab.exercises.verify"),
@@ -582,4 +582,4 @@ def tiny_course(dest: Path, *modules: str) -> Path:
 
 
 # The topic corpora register their cases when this module is imported (they import it back).
-from tests.integration import corpus_cells, corpus_fairness, corpus_output  # noqa: E402,F401
+from tests.integration import corpus_cells, corpus_fairness, corpus_feedback, corpus_output  # noqa: E402,F401

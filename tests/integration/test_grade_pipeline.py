@@ -6,7 +6,7 @@ right / wrong / untouched 02_detecting_drift, shared by the slow tests.
 
 Cheats that rewire the learner's kernel (display hooks, patched standard library, builtins, tracers,
 stack walking, input transformers, IPython's history) gain nothing: the judge (grader/judge.py)
-decides outside the kernel. They score zero and are flagged "suspicious" for review.
+decides outside the kernel. They score zero; intake's text patterns add a hint for review (never a verdict).
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.integration import hostile
+from tests.integration import corpus_output, hostile
 from driftlab.protocol import RESULT_MIME, TEST_SUFFIX
 from grader.batch import intake as ik
 from grader.batch import feedback as fb
@@ -248,11 +248,12 @@ def graded(tmp_path_factory):
             if p.is_file():
                 zf.write(p, f"download/{p.relative_to(corpus).as_posix()}")
     start = time.monotonic()
-    proc = _grade(archive, out, course)
+    with corpus_output.PeakRSS() as peak:  # of driftlab grade (the client); its autograders report their own
+        proc = _grade(archive, out, course)
     seconds = time.monotonic() - start
     assert proc.returncode == 1, proc.stdout + proc.stderr  # 1: some hostile cases could not be graded
     return {"out": out, "archive": archive, "cases": cases, "template": template, "proc": proc,
-            "seconds": seconds, "course": course}
+            "seconds": seconds, "course": course, "peak_mb": peak.mb}
 
 
 @pytest.mark.slow
@@ -297,7 +298,7 @@ def test_hostile_submission_outcome(graded, case):
     if case.status == res.GRADED:
         full = hostile.max_score(TINY, graded["template"])
         assert float(row["max_score"]) == full
-        assert float(row["score"]) == (full if case.score == "max" else 0.0), row
+        assert case.score == "any" or float(row["score"]) == (full if case.score == "max" else 0.0), row
     else:
         assert case.reason in row["reason"], row
 
@@ -313,11 +314,12 @@ def test_tampering_is_flagged_for_review(graded):
                "h-decode-bank": "exercise bank decoded"}
     for student, reason in attacks.items():
         notes = rows[(student, TINY)]["notes"]
-        assert "suspicious code" in notes and reason in notes, (student, notes)
+        assert ik.HINT_NOTE in notes and reason in notes, (student, notes)
     # the judge saw the display-hook cheat itself: the test cells showed values of their own
     assert "judge: " in rows[("h-display-hook", TINY)]["notes"] and "partial-credit" in rows[("h-display-hook", TINY)]["notes"]
-    assert "suspicious" not in rows[("h-right", TINY)]["notes"]
-    assert "suspicious" not in rows[("d-right", MODULE)]["notes"]
+    assert "hint for review" not in rows[("h-right", TINY)]["notes"]
+    assert "hint for review" not in rows[("d-right", MODULE)]["notes"]
+    assert "Hints for review (" in (graded["out"] / "report.html").read_text()
 
 
 @pytest.mark.slow
@@ -339,6 +341,21 @@ def test_feedback_shows_mistakes_and_solutions_but_no_hidden_tests(graded):
         text = (out / rows[(student, module)]["feedback"]).read_text(encoding="utf-8")
         for spec in hostile.graded_specs(module, graded["template"]):
             assert spec.mistakes[0].id in text, (student, spec.id)
+
+
+@pytest.mark.slow
+def test_a_deleted_answer_cell_is_unanswered_with_the_reason(graded):
+    out = graded["out"]
+    row = _rows(out)[("h-cells-deleted", TINY)]
+    text = (out / row["feedback"]).read_text(encoding="utf-8")
+    with open(out / "exercises.csv", newline="") as fh:
+        status = {r["exercise"]: r["status"] for r in csv.DictReader(fh) if r["student_id"] == "h-cells-deleted"}
+    for exercise in ("tiny-blank", "tiny-choice"):  # their %%answer cells were deleted
+        assert f"no answer cell for {exercise} (deleted?)" in text
+        assert status[exercise] == "unanswered"
+    assert status["tiny-func"] == "incorrect"
+    notes = _rows(out)[("h-cells-duplicated-wrong-last", TINY)]["notes"]
+    assert "duplicated cells" in notes and "lowest copy" in notes
 
 
 @pytest.mark.slow
@@ -408,3 +425,61 @@ def test_a_submission_over_its_budget_is_stopped_and_the_rest_are_graded(tmp_pat
     assert fine.error is None and sum(c["score"] for c in fine.cells.values()) == hostile.max_score(TINY, template)
     log = (work / "grading.log").read_text(encoding="utf-8")
     assert "--- b-fine" in log  # graded by a fresh process on the same (only) worker after the kill
+
+
+@pytest.mark.slow
+def test_a_huge_function_result_costs_that_exercise_only(graded):
+    from tests.integration.corpus_output import HUGE_INT_ZERO
+    with open(graded["out"] / "exercises.csv", newline="") as fh:
+        rows = {r["exercise"]: r for r in csv.DictReader(fh) if r["student_id"] == "h-bad-huge-int"}
+    assert rows and rows[HUGE_INT_ZERO]["status"] == "incorrect" and float(rows[HUGE_INT_ZERO]["score"]) == 0
+    assert all(r["status"] == "correct" for ex, r in rows.items() if ex != HUGE_INT_ZERO), rows
+
+
+@pytest.mark.slow
+def test_captured_hidden_cases_reach_neither_the_graded_notebook_nor_the_feedback(graded):
+    """driftlab grade's side of corpus_feedback.py's case: full marks, and nothing of the hidden test in what it writes."""
+    from tests.integration import corpus_feedback
+
+    out, student = graded["out"], corpus_feedback.LEAK
+    row = _rows(out)[(student, TINY)]
+    assert row["status"] == res.GRADED and float(row["score"]) == hostile.max_score(TINY, graded["template"])
+    autograded = next((out / "autograded" / student / TINY).glob("*.ipynb"))
+    for path in (autograded, out / row["feedback"]):
+        text = path.read_text(encoding="utf-8")
+        assert "thread saw:" in text and "print(_ih)" in text  # the learner's dumps are there …
+        assert corpus_feedback.leaked(text, graded["template"]) == [], path.name  # … holding nothing hidden
+
+
+@pytest.mark.slow
+def test_floods_and_descriptor_probes_hold_nothing_and_the_next_submission_on_the_slot_is_graded_as_if_alone(graded):
+    """300 MB output floods: full marks, a note in the row and the feedback, every grading process under
+    corpus_output.PEAK_MB (the client measured, each autograder from its own peak in grading.log); the next
+    submission graded by the same autograder process gets its expected score. The descriptor probe's kernel holds
+    nothing of the grader (not the slot's log file); a blank flooding the runner's pipes costs only that blank."""
+    import re
+
+    out, rows = graded["out"], _rows(graded["out"])
+    full = hostile.max_score(TINY, graded["template"])
+    log = (out / ".work" / "grading.log").read_text(encoding="utf-8")
+    order = re.findall(r"^--- (\S+) · (\S+) on (\S+): .*?grading process peak (\d+) MB$", log, re.M)
+    assert order and max(int(mb) for *_, mb in order) < corpus_output.PEAK_MB, order
+    assert graded["peak_mb"] < corpus_output.PEAK_MB, graded["peak_mb"]
+    checked = 0
+    for student in corpus_output.FLOODS:
+        row = rows[(student, TINY)]
+        assert float(row["score"]) == full and "output truncated: cell" in row["notes"], row
+        assert "[driftlab grader] output limit:" in (out / row["feedback"]).read_text(encoding="utf-8")
+        at = next(i for i, (s, m, *_) in enumerate(order) if (s, m) == (student, TINY))
+        after = [(s, m) for s, m, w, _ in order[at + 1:] if w == order[at][2]]
+        known = [(s, m) for s, m in after if m == TINY and s in hostile.EXPECTED and s not in corpus_output.FLOODS
+                 and hostile.EXPECTED[s].status == res.GRADED and hostile.EXPECTED[s].score != "any"][:1]
+        for s, m in known:  # the next submission this autograder process graded, with a known score
+            expected = full if hostile.EXPECTED[s].score == "max" else 0.0
+            assert float(rows[(s, m)]["score"]) == expected, (student, s, rows[(s, m)])
+            checked += 1
+    assert checked, order  # at least one flood was followed on its slot by a submission with a known score
+    report = corpus_output.probe_report(nbformat.read(out / "autograded" / "h-descriptors" / TINY / f"{TINY}.ipynb",
+                                                      as_version=4))
+    corpus_output.assert_holds_nothing_of_the_grader(report, str(out), ".log", "gradebook.db")
+    assert float(rows[("h-runner-flood", TINY)]["score"]) == full - 1  # tiny-blank is worth 1 point

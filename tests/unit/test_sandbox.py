@@ -142,3 +142,84 @@ def test_a_sandbox_left_by_a_killed_grader_is_ended_by_the_next_sweep():
     finally:
         victim.kill()
         group.remove(patience=1)
+
+
+# ------------------------------------------------- what a sandboxed process can make the grader hold (issue 22)
+
+def test_a_flood_on_a_sandboxed_processs_stdout_is_read_with_a_bound():
+    code = "import os\nfor _ in range(300):\n    os.write(1, b'x' * (1 << 20))\nos.write(2, b'\\x1b[2J bye')\n"
+    started = time.monotonic()
+    ran, breach = Sandbox().run([sys.executable, "-c", code], b"", 60, limit=1 << 20)
+    assert breach is None and ran.returncode == 0 and ran.overflowed
+    assert len(ran.stdout) == 1 << 20 and ran.stdout_total == 300 << 20  # read to the end, 1 MB kept
+    assert ran.stderr.endswith("\\x1b[2J bye")  # its stderr's tail, escape sequences shown inert
+    assert time.monotonic() - started < 30
+
+
+def test_a_sandboxed_process_gets_none_of_the_graders_descriptors(tmp_path):
+    """Even a descriptor handed on explicitly (pass_fds) is closed before bubblewrap starts; stdin is the pipe the
+    grader wrote and closed, stdout and stderr pipes, no terminal."""
+    import os
+    import subprocess
+
+    secret = os.open(tmp_path / "grader.log", os.O_WRONLY | os.O_CREAT)
+    box = Sandbox().open()
+    try:
+        code = ("import json, os, sys; fds = os.listdir('/proc/self/fd'); print(json.dumps({'fds': {f: os.readlink("
+                "'/proc/self/fd/' + f) for f in fds if os.path.exists('/proc/self/fd/' + f)}, 'tty': [os.isatty(i) for "
+                "i in (0, 1, 2)], 'stdin': sys.stdin.read()}))")
+        proc = subprocess.run(box.command([sys.executable, "-c", code]), input=b"input", capture_output=True,
+                              cwd=box.work, env=box.launcher_env(), pass_fds=(secret,), timeout=60)
+    finally:
+        box.close(None)
+        os.close(secret)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["tty"] == [False, False, False] and report["stdin"] == "input"
+    assert report["fds"]["1"].startswith("pipe:") and report["fds"]["2"].startswith("pipe:")
+    assert set(report["fds"]) <= {"0", "1", "2", "3"}, report  # 3: the listing's own, if still open
+    assert not any("grader.log" in target for target in report["fds"].values()), report
+    assert "--new-session" in view.bwrap_args([tmp_path], tmp_path, {}, 64)  # no controlling terminal either
+
+
+def test_a_blank_cannot_reach_the_runners_pipes_through_proc():
+    from grader.judge import run_snippets
+
+    code = ("import os\nopen('/proc/%d/fd/1' % os.getppid(), 'w').write('[[]]' + 'x' * 10**8)\n"
+            "if changed == True:\n    alert('drift')")
+    ran = run_snippets([{"code": code, "probes": [{"changed": "True"}], "observe": ["alert"], "setup": "",
+                         "timeout": 10}], 60, Sandbox())
+    assert ran is not None and len(ran[0]) == 1 and "PermissionError" in (ran[0][0].error or "")
+
+
+def test_output_is_counted_as_it_arrives_and_what_was_dropped_is_noted():
+    from driftlab.protocol import OUTPUTS_MIME
+    from grader.sandbox.output import OutputBudget, OutputLimits
+
+    budget = OutputBudget(OutputLimits(cell_text_kb=4, cell_display_kb=8, notebook_mb=1))
+    stream = {"msg_type": "stream", "content": {"name": "stdout", "text": "x" * 900}}  # ~930 bytes counted
+    assert [budget.admit(stream, 0) for _ in range(5)] == [True] * 4 + [False]  # 4 KB of text in cell 0
+    assert budget.admit(stream, 1)  # the next cell has its own budget
+    image = {"msg_type": "display_data", "content": {"data": {"image/png": "A" * 3000}, "metadata": {}}}
+    assert [budget.admit(image, 0) for _ in range(3)] == [True, True, False]
+    assert budget.admit({"msg_type": "status", "content": {"execution_state": "idle"}}, 0)
+    assert not budget.admit({"msg_type": "x" * 100, "content": {}}, 0)  # not output: dropped, never logged
+    notes = budget.notes(0)
+    assert len(notes) == 2 and "text output passed 4 KB" in notes[0] and "display output passed 8 KB" in notes[1]
+    assert budget.notes(1) == []
+    big = {"msg_type": "stream", "content": {"name": "stdout", "text": "x" * 3000}}
+    for cell in range(2, 400):
+        budget.admit(big, cell)
+    assert "the notebook's output passed 1.0 MB" in budget.notes(399)[0]
+    report = {"msg_type": "display_data", "content": {"data": {OUTPUTS_MIME: {"exercise": "e", "pad": "x" * 5000}}}}
+    assert budget.admit(report, 400, test=True) and not budget.admit(report, 401, test=False)  # the judge's input
+
+
+def test_message_size_walks_deep_content_without_recursion():
+    from grader.sandbox.output import message_size
+
+    deep: list = []
+    for _ in range(100_000):
+        deep = [deep]
+    assert message_size({"data": deep}) > 100_000
+    assert message_size({"text": "x" * 1000}, [b"y" * 500]) >= 1500
