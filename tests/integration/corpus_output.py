@@ -50,10 +50,16 @@ get_ipython().events.register("post_run_cell", _garbage)  # and in every later c
 HUGE_INT = "def fwer(n, alpha):\n    return 10**400\n"
 
 
-def _huge_int(context: dict) -> bytes:
-    nb = context["right"]
-    hostile._answer_cells(nb)["tiny-func"].source = HUGE_INT
-    return hostile._dump(nb)
+def _answering(exercise: str, source: str):
+    """A maker: right answers, but ``exercise``'s answer cell holds ``source``."""
+    def make(context: dict) -> bytes:
+        nb = context["right"]
+        hostile._answer_cells(nb)[exercise].source = source
+        return hostile._dump(nb)
+    return make
+
+
+_huge_int = _answering("tiny-func", HUGE_INT)
 
 
 hostile.register(hostile.Case("h-bad-huge-int", "graded", "any",
@@ -148,10 +154,7 @@ hostile.register(hostile.Case("h-descriptors", "graded", "max",
                  lambda context: hostile._dump(hostile._after_setup(context["right"], FD_PROBE)))
 
 
-def _runner_flood(context: dict) -> bytes:
-    nb = context["right"]
-    hostile._answer_cells(nb)["tiny-blank"].source = RUNNER_FLOOD
-    return hostile._dump(nb)
+_runner_flood = _answering("tiny-blank", RUNNER_FLOOD)
 
 
 hostile.register(hostile.Case("h-runner-flood", "graded", "any",
