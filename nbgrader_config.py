@@ -34,6 +34,9 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # Grading: slack for slow kernel starts; an endless loop costs one cell, not the batch.
 c.Execute.timeout = 60
 c.Execute.startup_timeout = 120
+# A graded notebook's kernel is done when its last cell is: end it at once (nbclient's graceful shutdown costs
+# ~0.4 s of wall time per submission and achieves nothing here; a sandboxed kernel's box is closed either way).
+c.Execute.shutdown_kernel = "immediate"
 # Warnings on stderr must not zero a correct answer (nbgrader scores any stderr as a failure).
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"Warning"

@@ -45,19 +45,19 @@ def _first_line(suffix: str) -> Callable[[str], str]:
     return lambda source: source.replace("\n", suffix + "\n", 1)
 
 
+# Two spellings a case (the tiny module has one choice and one blank): four submissions cover every
+# respelling of the issue in both pipelines; tests/unit/test_answers_fair.py covers each one alone.
 CASES = [
-    ("h-fair-fullwidth", "choice 'Ｂ．', blank 'Ａ' (an East-Asian input method)",
-     respelled(lambda k: fullwidth(k) + "．", fullwidth)),
-    ("h-fair-cyrillic", "choice 'В', blank 'А' (Cyrillic look-alikes from a Cyrillic layout)",
-     respelled(lambda k: CYRILLIC.get(k, k), lambda k: CYRILLIC.get(k, k))),
-    ("h-fair-invisible", "a zero-width space and a BOM pasted inside each answer cell",
-     respelled(lambda k: f"\ufeff{k}\u200b", lambda k: f"\u200b{k}", _first_line("\ufeff"))),
-    ("h-fair-prose", "choice 'b because a p-value …' (the article 'a' is not option A)",
-     respelled(lambda k: f"{k.lower()} because a p-value this small only says the samples differ", str)),
-    ("h-fair-article", "choice 'B) A difference …' (the capital article 'A' is not option A)",
-     respelled(lambda k: f"{k}) A difference, by some amount", str)),
-    ("h-fair-comment-placeholder", "'B  # my first try was [1] = A' (a placeholder inside a comment)",
-     respelled(lambda k: f"{k}  # my first try was [1] = A", str, _first_line("  # my first try was [1]"))),
+    ("h-fair-keyboards", "choice 'Ｂ．' (an East-Asian input method), blank 'А' (a Cyrillic layout)",
+     respelled(lambda k: fullwidth(k) + "．", lambda k: CYRILLIC.get(k, k))),
+    ("h-fair-invisible", "choice Cyrillic 'В' and blank fullwidth 'Ａ', with a zero-width space and a BOM pasted in",
+     respelled(lambda k: f"\ufeff{CYRILLIC.get(k, k)}\u200b", lambda k: f"\u200b{fullwidth(k)}", _first_line("\ufeff"))),
+    ("h-fair-prose", "choice 'b because a p-value …' (the article 'a' is not option A), a placeholder in a blank's comment",
+     respelled(lambda k: f"{k.lower()} because a p-value this small only says the samples differ", str,
+               _first_line("  # my first try was [1]"))),
+    ("h-fair-article", "choice 'B) A difference …  # my first try was [1] = A' (the article 'A' is not option A; "
+     "a placeholder inside a comment)",
+     respelled(lambda k: f"{k}) A difference, by some amount  # my first try was [1] = A", str)),
 ]
 for student, note, maker in CASES:
     hostile.register(hostile.Case(student, "graded", "max", note=f"right answers written as people write them: {note}"),
